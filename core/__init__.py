@@ -1,0 +1,1 @@
+"""Core: the only package that knows models, tensors, files and storage (DESIGN §2)."""

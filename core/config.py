@@ -1,0 +1,144 @@
+"""params.yaml as typed, validated configuration (DESIGN P5).
+
+`load_params(path, profile, overrides)` reads params.yaml, overlays the profile's sections and any
+`--set section.key=value` overrides, and validates the result with pydantic (`extra="forbid"`), so a
+typo in a knob is an error naming the key rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from core.errors import InputError
+
+Pooling = Literal["response_mean", "last_token", "v0_mean"]
+
+
+class Section(BaseModel):
+    """Base for every params section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(Section):
+    """One model: where it comes from and how to load it."""
+
+    source: Literal["embedded", "hub", "tiny"]
+    hf_id: str
+    revision: str = "main"
+    family: Literal["llama", "phi3", "gemma2", "qwen2", "mistral", "mixtral"]
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    device_map: str | None = None
+
+
+class DataConfig(Section):
+    dataset: str = "data/dataset_expanded.json"
+    scenarios: str = "data/scenarios.json"
+    lexicon: str = "data/lexicon.json"
+
+
+class ExtractConfig(Section):
+    pooling: Pooling = "response_mean"
+    chat_template: bool = True
+    batch_tokens: int = Field(4096, gt=0)
+    max_length: int = Field(512, gt=8)
+    cache_dtype: Literal["float16", "bfloat16", "float32"] = "float16"
+
+
+class ProbesConfig(Section):
+    methods: list[Literal["mean_diff", "logistic"]] = ["mean_diff", "logistic"]
+    layers: Literal["all"] | list[int] = "all"
+    logistic_c: float = Field(1.0, gt=0)
+    n_bootstrap: int = Field(1000, ge=10)
+    threshold: Literal["train_midpoint", "test_median"] = "train_midpoint"
+
+
+class CollectConfig(Section):
+    pass
+
+
+class Profile(Section):
+    """A named overlay: which models run, and per-section overrides."""
+
+    models: list[str]
+    extract: dict[str, Any] = {}
+    probes: dict[str, Any] = {}
+    collect: dict[str, Any] = {}
+
+
+class Params(Section):
+    """The whole of params.yaml after the profile and overrides are applied."""
+
+    seed: int
+    profile: str = "smoke"
+    run_models: list[str] = []
+    data: DataConfig = DataConfig()
+    models: dict[str, ModelSpec]
+    profiles: dict[str, Profile]
+    extract: ExtractConfig = ExtractConfig()
+    probes: ProbesConfig = ProbesConfig()
+    collect: CollectConfig = CollectConfig()
+
+    def model(self, alias: str) -> ModelSpec:
+        """The spec of a configured model, or a clear error listing the known aliases."""
+        if alias not in self.models:
+            raise InputError("params.yaml", f"unknown model '{alias}'; known: {sorted(self.models)}",
+                             field="models")
+        return self.models[alias]
+
+    def hash(self) -> str:
+        """A short content hash of the effective parameters (recorded as provenance)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = tree
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split `key=value`; the value is parsed as YAML so numbers, lists and booleans work."""
+    if "=" not in text:
+        raise InputError("--set", f"expected key=value, got '{text}'")
+    key, raw = text.split("=", 1)
+    return key.strip(), yaml.safe_load(raw)
+
+
+def load_params(path: str | Path = "params.yaml", profile: str = "smoke",
+                overrides: list[str] | None = None) -> Params:
+    """Read, overlay and validate params.yaml; raises InputError (exit 2) on any problem."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read parameters: {exc}") from exc
+    tree = copy.deepcopy(raw)
+    profiles = tree.get("profiles", {})
+    if profile not in profiles:
+        raise InputError(path, f"unknown profile '{profile}'; known: {sorted(profiles)}", field="profiles")
+    chosen = profiles[profile]
+    for section in ("extract", "probes", "collect"):
+        tree.setdefault(section, {}).update(chosen.get(section, {}))
+    tree["profile"], tree["run_models"] = profile, list(chosen.get("models", []))
+    for item in overrides or []:
+        _set_dotted(tree, *parse_override(item))
+    try:
+        params = Params.model_validate(tree)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise InputError(path, err["msg"], field=field) from exc
+    for alias in params.run_models:
+        params.model(alias)
+    return params

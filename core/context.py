@@ -1,0 +1,63 @@
+"""RunContext: what a phase gets besides its config — the model alias, the data, seeds, a lazy model
+handle and the activation cache — so that `run(cfg, ctx)` never opens params.yaml or builds a path.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core import paths
+from core.config import ModelSpec, Params
+from core.data import Dataset, load_dataset
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and (if loaded) torch."""
+    random.seed(seed)
+    np.random.seed(seed)
+    import torch
+
+    torch.manual_seed(seed)
+
+
+def pick_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@dataclass
+class RunContext:
+    params: Params
+    alias: str
+    run_id: str
+    staging: Path
+    device: str = field(default_factory=pick_device)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.params.model(self.alias)
+
+    @property
+    def seed(self) -> int:
+        return self.params.seed
+
+    @cached_property
+    def dataset(self) -> Dataset:
+        return load_dataset(self.params.data.dataset, self.params.data.scenarios)
+
+    @cached_property
+    def model(self) -> Any:
+        from core.models.loader import load_model
+
+        return load_model(self.alias, self.spec, self.device)
+
+    def activations_dir(self) -> Path:
+        return paths.activations_dir(self.alias)

@@ -1,0 +1,70 @@
+"""The results store (DESIGN §5): Parquet parts per phase and model, and the collected DuckDB.
+
+Phases never write files themselves. The harness writes each returned table as
+outputs/<phase>/<model>/<table>/part-<unit>.parquet (temporary name, then rename), staging a run in
+outputs/.staging/ and swapping it into place only when the run finishes. `collect` turns every table
+found into a DuckDB table in outputs/results.duckdb, built under a temporary name and renamed, so no
+process ever holds the live file open while phases run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write one Parquet file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def write_tables(folder: Path, tables: dict[str, pd.DataFrame], unit: str = "all") -> None:
+    """Write each table of a work unit as <folder>/<table>/part-<unit>.parquet."""
+    for name, df in tables.items():
+        write_parquet(df, folder / name / f"part-{unit}.parquet")
+
+
+def done_units(folder: Path, table: str) -> set[str]:
+    """Work units already written for a table (for resuming)."""
+    return {p.stem.removeprefix("part-") for p in (folder / table).glob("part-*.parquet")}
+
+
+def publish(staging: Path, final: Path) -> None:
+    """Replace the published results of a (phase, model) with a finished staging folder."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    old = final.with_name(f".{final.name}.old")
+    if final.exists():
+        os.replace(final, old)
+    os.replace(staging, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def find_tables(outputs: Path) -> dict[str, list[Path]]:
+    """Every table under outputs/<phase>/<model>/<table>/part-*.parquet, by table name."""
+    found: dict[str, list[Path]] = defaultdict(list)
+    for part in sorted(outputs.glob("*/*/*/part-*.parquet")):
+        if not any(p.startswith(".") for p in part.relative_to(outputs).parts):
+            found[part.parent.name].append(part)
+    return dict(found)
+
+
+def build_database(outputs: Path, target: Path) -> dict[str, int]:
+    """Materialise every table into a fresh DuckDB file; returns row counts per table."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    counts = {}
+    with duckdb.connect(str(tmp)) as con:
+        for name, parts in sorted(find_tables(outputs).items()):
+            files = [str(p) for p in parts]
+            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(?, union_by_name=true)', [files])
+            counts[name] = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # type: ignore[index]
+    os.replace(tmp, target)
+    return counts
