@@ -22,13 +22,15 @@ from core.store import publish, write_tables
 
 
 def _run_id_for(staging: Path) -> str:
+    """Reuse the run_id of an interrupted run with the same parameters, else a new one."""
     marker = staging / "run_id"
-    if marker.exists():
-        return marker.read_text().strip()
-    staging.mkdir(parents=True, exist_ok=True)
-    run_id = new_run_id()
-    marker.write_text(run_id)
-    return run_id
+    return marker.read_text().strip() if marker.exists() else new_run_id()
+
+
+def mark_started(ctx: RunContext) -> None:
+    """Create the staging folder (first write of a run; input has been validated by then)."""
+    ctx.staging.mkdir(parents=True, exist_ok=True)
+    (ctx.staging / "run_id").write_text(ctx.run_id)
 
 
 def stamp(tables: dict[str, pd.DataFrame], run_id: str, alias: str) -> dict[str, pd.DataFrame]:
@@ -48,6 +50,9 @@ def run_phase(name: str, params: Params, alias: str) -> dict[str, pd.DataFrame]:
     staging = paths.staging_dir(name, alias, params.hash())
     run_id = _run_id_for(staging)
     ctx = RunContext(params, alias, run_id, staging)
+    if PHASES[name].per_model:
+        ctx.dataset  # noqa: B018 - load and validate the input before anything is written
+    mark_started(ctx)
     seed_everything(params.seed)
     started, t0 = now(), time.perf_counter()
     tables = stamp(module.run(getattr(params, name), ctx), run_id, alias)

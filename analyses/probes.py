@@ -41,7 +41,8 @@ def _accuracy(probe: Probe, scores: np.ndarray, labels: np.ndarray, rule: str) -
 
 def _layer_rows(cfg: ProbesConfig, data: dict, layer: int, n_layers: int, seed: int
                 ) -> tuple[list[dict], dict[str, Probe]]:
-    rows, probes = [], {}
+    rows: list[dict] = []
+    probes: dict[str, Probe] = {}
     x_train, y_train = data["train"][0][layer], data["train"][1]
     for method in cfg.methods:
         probe = probes[method] = fit_probe(method, x_train, y_train, cfg.logistic_c, seed)

@@ -11,12 +11,15 @@ import copy
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import InputError
+
+PositiveInt = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
 
 Pooling = Literal["response_mean", "last_token", "v0_mean"]
 
@@ -47,16 +50,16 @@ class DataConfig(Section):
 class ExtractConfig(Section):
     pooling: Pooling = "response_mean"
     chat_template: bool = True
-    batch_tokens: int = Field(4096, gt=0)
-    max_length: int = Field(512, gt=8)
+    batch_tokens: PositiveInt = 4096
+    max_length: Annotated[int, Field(gt=8)] = 512
     cache_dtype: Literal["float16", "bfloat16", "float32"] = "float16"
 
 
 class ProbesConfig(Section):
     methods: list[Literal["mean_diff", "logistic"]] = ["mean_diff", "logistic"]
     layers: Literal["all"] | list[int] = "all"
-    logistic_c: float = Field(1.0, gt=0)
-    n_bootstrap: int = Field(1000, ge=10)
+    logistic_c: PositiveFloat = 1.0
+    n_bootstrap: Annotated[int, Field(ge=10)] = 1000
     threshold: Literal["train_midpoint", "test_median"] = "train_midpoint"
 
 

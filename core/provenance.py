@@ -47,6 +47,7 @@ def versions() -> str:
 
 def runs_row(run_id: str, phase: str, model: str, fields: dict[str, object]) -> pd.DataFrame:
     """The one-row `runs` table for a phase run."""
-    row = {"run_id": run_id, "phase": phase, "model": model, "git_sha": git_sha(), "versions": versions()}
+    row: dict[str, object] = {"run_id": run_id, "phase": phase, "model": model, "git_sha": git_sha(),
+                              "versions": versions()}
     row.update(fields)
     return pd.DataFrame([row])

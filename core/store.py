@@ -64,7 +64,8 @@ def build_database(outputs: Path, target: Path) -> dict[str, int]:
     with duckdb.connect(str(tmp)) as con:
         for name, parts in sorted(find_tables(outputs).items()):
             files = [str(p) for p in parts]
-            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(?, union_by_name=true)', [files])
+            sql = f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(?, union_by_name=true)'
+            con.execute(sql, [files])
             counts[name] = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # type: ignore[index]
     os.replace(tmp, target)
     return counts

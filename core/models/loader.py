@@ -81,7 +81,7 @@ def _convert_embedded(target: Path) -> None:
     src = gguf_path()
     model = AutoModelForCausalLM.from_pretrained(src.parent, gguf_file=src.name, dtype=torch.float32)
     tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
-    model.hf_quantizer = None  # the weights are plain float32 now; the GGUF marker blocks saving
+    model.hf_quantizer = None  # type: ignore[assignment]  # the weights are plain float32 now; the GGUF marker blocks saving
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
@@ -118,7 +118,8 @@ def load_model(alias: str, spec: ModelSpec, device: str = "cpu") -> LoadedModel:
     if spec.source == "embedded":
         revision = revision_key(spec)
         folder = embedded_dir(revision)
-        hf = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, spec.dtype)).to(device)
+        hf = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, spec.dtype))
+        hf = hf.to(device)  # type: ignore[arg-type]
         tok = AutoTokenizer.from_pretrained(folder)
     elif spec.source == "tiny":
         from core.models.tiny import build_tiny

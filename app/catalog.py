@@ -1,0 +1,162 @@
+"""Read-only catalog of the results store: one DuckDB view per table over its Parquet parts.
+
+The TUI never opens outputs/results.duckdb: a DuckDB file allows one writer, and any open connection
+(even a reader) would block `collect` while the TUI is up (DESIGN §5). Instead an in-memory
+connection holds views over outputs/<phase>/<model>/<table>/part-*.parquet, the same files that
+`collect` reads, so the TUI always shows what is on disk now. No Textual import here (P3, harlequin).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+PAGE_SIZE = 100
+_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+class FilterError(ValueError):
+    """A WHERE filter that was rejected or failed to run."""
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def find_parts(outputs: Path) -> dict[str, dict[str, list[Path]]]:
+    """Parquet parts by table, then by phase; skips hidden folders (.staging, .old swaps)."""
+    found: dict[str, dict[str, list[Path]]] = defaultdict(lambda: defaultdict(list))
+    for part in sorted(outputs.glob("*/*/*/part-*.parquet")):
+        rel = part.relative_to(outputs).parts
+        if any(p.startswith(".") for p in rel) or not _NAME.match(rel[2]):
+            continue
+        found[rel[2]][rel[0]].append(part.resolve())
+    return {t: dict(by_phase) for t, by_phase in found.items()}
+
+
+class Catalog:
+    """An in-memory DuckDB connection with one VIEW per table found under `outputs`."""
+
+    def __init__(self, outputs: Path | str) -> None:
+        self.outputs = Path(outputs).resolve()
+        self.con = duckdb.connect(":memory:")
+        # One connection is shared by UI worker threads; DuckDB connections are not thread-safe.
+        self._lock = threading.Lock()
+        self._phases: dict[str, list[str]] = {}
+        # Filters are raw SQL typed by a user: confine every file access to outputs/ for good.
+        self.con.execute(f"SET allowed_directories=[{_sql_str(str(self.outputs) + '/')}]")
+        self.con.execute("SET enable_external_access=false")
+        self.con.execute("SET lock_configuration=true")
+        self.refresh()
+
+    def refresh(self) -> list[str]:
+        """Re-glob the outputs folder and (re)create the views; returns the table names."""
+        parts = find_parts(self.outputs)
+        with self._lock:
+            for gone in set(self._phases) - set(parts):
+                self.con.execute(f'DROP VIEW IF EXISTS "{gone}"')
+            for table, by_phase in parts.items():
+                files = ", ".join(_sql_str(str(p)) for ps in by_phase.values() for p in ps)
+                self.con.execute(
+                    f'CREATE OR REPLACE VIEW "{table}" AS '
+                    f"SELECT * FROM read_parquet([{files}], union_by_name=true)"
+                )
+            self._phases = {t: sorted(by_phase) for t, by_phase in sorted(parts.items())}
+        return self.tables()
+
+    def tables(self) -> list[str]:
+        """Names of the tables that have at least one Parquet part."""
+        return list(self._phases)
+
+    def phases_of(self, table: str) -> list[str]:
+        """The phases that wrote parts of `table` (several for shared tables such as `runs`)."""
+        return self._phases.get(table, [])
+
+    def _source(self, table: str, where: str | None) -> str:
+        if table not in self._phases:
+            raise KeyError(f"unknown table {table!r}")
+        if not where or not where.strip():
+            return f'"{table}"'
+        # The filter is pasted into a subquery, so it can only narrow this one SELECT; statement
+        # separators and comments (which could swallow the closing parenthesis) are refused.
+        if ";" in where or "--" in where or "/*" in where:
+            raise FilterError("filter may not contain ';' or SQL comments")
+        return f'(SELECT * FROM "{table}" WHERE ({where}))'
+
+    def _run(self, sql: str) -> duckdb.DuckDBPyConnection:
+        try:
+            return self.con.execute(sql)
+        except duckdb.Error as exc:
+            raise FilterError(str(exc).splitlines()[0]) from exc
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        """(name, type) for every column of `table`."""
+        with self._lock:
+            rows = self._run(f"DESCRIBE {self._source(table, None)}").fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def count(self, table: str, where: str | None = None) -> int:
+        """Number of rows of `table` matching the filter."""
+        with self._lock:
+            row = self._run(f"SELECT count(*) FROM {self._source(table, where)}").fetchone()
+        return int(row[0]) if row else 0
+
+    def page(
+        self, table: str, where: str | None = None, limit: int = PAGE_SIZE, offset: int = 0
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """One page of `table` (filtered): (column names, rows)."""
+        sql = f"SELECT * FROM {self._source(table, where)} LIMIT {int(limit)} OFFSET {int(offset)}"
+        with self._lock:
+            cur = self._run(sql)
+            rows = cur.fetchall()
+            names = [d[0] for d in cur.description or []]
+        return names, rows
+
+    def export_csv(self, table: str, where: str | None, path: Path | str) -> Path:
+        """Write every row of the (filtered) table to a CSV file under outputs/; returns its path."""
+        path = Path(path).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            self._run(f"COPY (SELECT * FROM {self._source(table, where)}) TO {_sql_str(str(path))} "
+                      "(HEADER, DELIMITER ',')")
+        return path
+
+    def auroc_by_layer(self, split: str = "test") -> dict[str, tuple[list[int], list[float]]]:
+        """AUROC by layer per model/method from `probes_auroc`, for the plot pane."""
+        if "probes_auroc" not in self._phases:
+            return {}
+        sql = ("SELECT model || ' ' || method, layer, auroc FROM probes_auroc WHERE split = ? "
+               "ORDER BY 1, layer")
+        series: dict[str, tuple[list[int], list[float]]] = {}
+        with self._lock:
+            try:
+                rows = self.con.execute(sql, [split]).fetchall()
+            except duckdb.Error:  # an older/foreign schema: no plot rather than a crash
+                return {}
+            for name, layer, auroc in rows:
+                xs, ys = series.setdefault(name, ([], []))
+                xs.append(int(layer))
+                ys.append(float(auroc))
+        return series
+
+    def close(self) -> None:
+        """Close the in-memory connection."""
+        self.con.close()
+
+
+def format_cell(value: Any, width: int = 40) -> str:
+    """Render one value for a terminal cell: short floats, truncated lists and text."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        text = f"[{len(value)}] " + ", ".join(format_cell(v, 8) for v in value[:4])
+    else:
+        text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,77 @@
+"""The phases the Pipeline screen lists, and what is on disk for each (no Textual, no analyses).
+
+Phase names come from dvc.yaml's stages (P4: one name per phase everywhere), not from importing
+`analyses` (P3 forbids that: it would drag in torch). Status is read from the results store: a phase
+is `done` when outputs/<phase>/<model>/<table>/ holds a published Parquet part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+# Phases that load a model (forward passes, generation, interventions). They mirror
+# `analyses.PHASES[name].needs_model`, which the app may not import; tests/app checks the two agree.
+MODEL_PHASES = frozenset({"dataset", "extract", "ablation", "patching", "mediation", "steering"})
+# Only the paper profile loads multi-billion-parameter models; smoke and v0 use the embedded
+# 135M model, which runs every phase on CPU.
+GPU_PROFILES = frozenset({"paper"})
+
+
+@dataclass(frozen=True)
+class PhaseStatus:
+    """One row of the Pipeline screen."""
+
+    name: str
+    state: str  # "done" | "not run"
+    models: tuple[str, ...]  # models (or "_all") with published tables
+    badge: str  # "GPU" | "CPU ok"
+
+
+def stage_names(dvc_yaml: Path) -> list[str]:
+    """Stage names of dvc.yaml in file order (a `foreach` stage counts once)."""
+    if not dvc_yaml.exists():
+        return []
+    doc = yaml.safe_load(dvc_yaml.read_text()) or {}
+    return list((doc.get("stages") or {}).keys())
+
+
+def profile_names(params_yaml: Path) -> list[str]:
+    """Profiles declared in params.yaml (smoke first when present)."""
+    if not params_yaml.exists():
+        return ["smoke"]
+    doc = yaml.safe_load(params_yaml.read_text()) or {}
+    names = list((doc.get("profiles") or {"smoke": {}}).keys())
+    return sorted(names, key=lambda n: n != "smoke")
+
+
+def gpu_badge(phase: str, profile: str) -> str:
+    """'GPU' when the phase loads a model under a GPU profile, else 'CPU ok'."""
+    return "GPU" if phase in MODEL_PHASES and profile in GPU_PROFILES else "CPU ok"
+
+
+def finished_models(outputs: Path, phase: str) -> tuple[str, ...]:
+    """Models with at least one published table of `phase` (staging and swap folders ignored)."""
+    root = outputs / phase
+    if not root.is_dir():
+        return ()
+    models = []
+    for model in sorted(root.iterdir()):
+        if model.name.startswith(".") or not model.is_dir():
+            continue
+        parts = (p for p in model.glob("*/part-*.parquet") if not p.parent.name.startswith("."))
+        if next(parts, None) is not None:
+            models.append(model.name)
+    return tuple(models)
+
+
+def phase_statuses(root: Path, outputs: Path, profile: str = "smoke") -> list[PhaseStatus]:
+    """Every dvc.yaml stage with its state, finished models and GPU badge."""
+    statuses = []
+    for name in stage_names(root / "dvc.yaml"):
+        models = finished_models(outputs, name)
+        state = "done" if models else "not run"
+        statuses.append(PhaseStatus(name, state, models, gpu_badge(name, profile)))
+    return statuses

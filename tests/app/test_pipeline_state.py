@@ -1,0 +1,44 @@
+"""Phase list from dvc.yaml, status from outputs/, GPU badge by profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.pipeline_state import MODEL_PHASES, gpu_badge, phase_statuses, profile_names, stage_names
+
+
+def test_stages_in_file_order(repo: Path) -> None:
+    assert stage_names(repo / "dvc.yaml") == ["extract", "probes", "collect"]
+    assert stage_names(repo / "missing.yaml") == []
+
+
+def test_status_from_published_tables_only(repo: Path) -> None:
+    by_name = {s.name: s for s in phase_statuses(repo, repo / "outputs")}
+    assert by_name["probes"].state == "done" and by_name["probes"].models == ("m1",)
+    # collect has only a hidden folder: not finished.
+    assert by_name["collect"].state == "not run" and by_name["collect"].models == ()
+
+
+def test_gpu_badge_only_for_model_phases_under_paper() -> None:
+    assert gpu_badge("extract", "paper") == "GPU"
+    assert gpu_badge("extract", "smoke") == "CPU ok"
+    assert gpu_badge("probes", "paper") == "CPU ok"
+
+
+def test_profiles_smoke_first(repo: Path) -> None:
+    assert profile_names(repo / "params.yaml") == ["smoke", "paper", "v0"]
+
+
+def test_model_phases_agree_with_the_registry() -> None:
+    # The app may not import analyses (P3); the test may, to keep the two lists equal (P4).
+    from analyses import PHASES
+
+    for name, phase in PHASES.items():
+        assert (name in MODEL_PHASES) == phase.needs_model, name
+
+
+def test_real_dvc_yaml_stages_are_phases() -> None:
+    from analyses import PHASES
+
+    root = Path(__file__).resolve().parents[2]
+    assert set(stage_names(root / "dvc.yaml")) == set(PHASES)

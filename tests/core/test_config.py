@@ -1,0 +1,49 @@
+"""params.yaml validation: unknown keys are errors, profiles overlay, --set overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from core.config import load_params
+from core.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_profiles_overlay_sections():
+    v0 = load_params(ROOT / "params.yaml", "v0")
+    assert v0.extract.pooling == "v0_mean" and v0.probes.layers == [8, 12, 16, 20, 24]
+    smoke = load_params(ROOT / "params.yaml", "smoke")
+    assert smoke.extract.pooling == "response_mean" and smoke.run_models == ["smollm2-135m"]
+    assert smoke.hash() != v0.hash()
+
+
+def test_set_overrides_are_typed():
+    p = load_params(ROOT / "params.yaml", "smoke", ["probes.n_bootstrap=50", "probes.layers=[1, 2]"])
+    assert p.probes.n_bootstrap == 50 and p.probes.layers == [1, 2]
+
+
+def test_unknown_key_is_an_error_naming_it(tmp_path):
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["probes"]["n_bootstrp"] = 10
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(InputError) as err:
+        load_params(path)
+    assert err.value.field == "probes.n_bootstrp"
+
+
+def test_unknown_profile_and_model():
+    with pytest.raises(InputError, match="unknown profile"):
+        load_params(ROOT / "params.yaml", "nightly")
+    with pytest.raises(InputError, match="unknown model"):
+        load_params(ROOT / "params.yaml").model("gpt-9")
+
+
+def test_paper_profile_names_the_four_models():
+    paper = load_params(ROOT / "params.yaml", "paper")
+    assert paper.run_models == ["phi3-mini", "llama3-8b", "gemma2-9b", "llama3-70b"]
+    assert all(paper.model(m).source == "hub" for m in paper.run_models)
