@@ -67,6 +67,36 @@ class CollectConfig(Section):
     pass
 
 
+# Sections of the later phases. Each is owned by its phase: fields are added here, with defaults,
+# and documented in params.yaml.
+class DatasetConfig(Section):
+    pass
+
+
+class ValidateConfig(Section):
+    pass
+
+
+class BaselinesConfig(Section):
+    pass
+
+
+class PatchingConfig(Section):
+    pass
+
+
+class AblationConfig(Section):
+    pass
+
+
+class MediationConfig(Section):
+    pass
+
+
+class SteeringConfig(Section):
+    pass
+
+
 class Profile(Section):
     """A named overlay: which models run, and per-section overrides."""
 
@@ -74,6 +104,13 @@ class Profile(Section):
     extract: dict[str, Any] = {}
     probes: dict[str, Any] = {}
     collect: dict[str, Any] = {}
+    dataset: dict[str, Any] = {}
+    validate: dict[str, Any] = {}
+    baselines: dict[str, Any] = {}
+    patching: dict[str, Any] = {}
+    ablation: dict[str, Any] = {}
+    mediation: dict[str, Any] = {}
+    steering: dict[str, Any] = {}
 
 
 class Params(Section):
@@ -88,6 +125,13 @@ class Params(Section):
     extract: ExtractConfig = ExtractConfig()
     probes: ProbesConfig = ProbesConfig()
     collect: CollectConfig = CollectConfig()
+    dataset: DatasetConfig = DatasetConfig()
+    validate: ValidateConfig = ValidateConfig()
+    baselines: BaselinesConfig = BaselinesConfig()
+    patching: PatchingConfig = PatchingConfig()
+    ablation: AblationConfig = AblationConfig()
+    mediation: MediationConfig = MediationConfig()
+    steering: SteeringConfig = SteeringConfig()
 
     def model(self, alias: str) -> ModelSpec:
         """The spec of a configured model, or a clear error listing the known aliases."""
@@ -100,6 +144,10 @@ class Params(Section):
         """A short content hash of the effective parameters (recorded as provenance)."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+SECTIONS = ("extract", "probes", "collect", "dataset", "validate", "baselines", "patching", "ablation",
+            "mediation", "steering")
 
 
 def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
@@ -131,7 +179,7 @@ def load_params(path: str | Path = "params.yaml", profile: str = "smoke",
     if profile not in profiles:
         raise InputError(path, f"unknown profile '{profile}'; known: {sorted(profiles)}", field="profiles")
     chosen = profiles[profile]
-    for section in ("extract", "probes", "collect"):
+    for section in SECTIONS:
         tree.setdefault(section, {}).update(chosen.get(section, {}))
     tree["profile"], tree["run_models"] = profile, list(chosen.get("models", []))
     for item in overrides or []:

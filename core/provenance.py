@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import uuid
@@ -23,13 +24,14 @@ def now() -> str:
 
 
 def git_sha() -> str:
-    """HEAD's commit, suffixed with -dirty when tracked files differ; 'unknown' outside git."""
+    """HEAD's commit, suffixed with -dirty when tracked files differ; outside git (the Docker image)
+    the EIA_GIT_SHA baked in at build time, else 'unknown'."""
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
                                capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return os.environ.get("EIA_GIT_SHA") or "unknown"
     return sha.strip() + ("-dirty" if dirty.strip() else "")
 
 

@@ -47,6 +47,14 @@ def publish(staging: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def read_table(folder: Path, table: str) -> pd.DataFrame:
+    """All parts of one published table, e.g. read_table(phase_dir("probes", alias), "probes_directions")."""
+    parts = sorted((folder / table).glob("part-*.parquet"))
+    if not parts:
+        raise FileNotFoundError(f"no table '{table}' under {folder}; run the phase that writes it first")
+    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+
+
 def find_tables(outputs: Path) -> dict[str, list[Path]]:
     """Every table under outputs/<phase>/<model>/<table>/part-*.parquet, by table name."""
     found: dict[str, list[Path]] = defaultdict(list)
