@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.stats import auroc
+from core.stats import auroc_rows
 
 
 def random_directions(n: int, d: int, seed: int) -> np.ndarray:
@@ -24,7 +24,7 @@ def random_directions(n: int, d: int, seed: int) -> np.ndarray:
 def random_direction_aurocs(x_test: np.ndarray, y_test: np.ndarray, n: int, seed: int) -> np.ndarray:
     """AUROC of each of n random directions on (x_test, y_test)."""
     directions = random_directions(n, x_test.shape[1], seed)
-    return np.asarray(auroc(directions @ np.asarray(x_test, dtype=np.float64).T, y_test))
+    return auroc_rows(directions @ np.asarray(x_test, dtype=np.float64).T, y_test)
 
 
 def permutation_aurocs(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
@@ -36,7 +36,7 @@ def permutation_aurocs(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndar
     weights = perms / perms.sum(1, keepdims=True) - ~perms / (~perms).sum(1, keepdims=True)
     directions = weights @ np.asarray(x_train, dtype=np.float64)  # rows: mean(pos) - mean(neg)
     directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-    return np.asarray(auroc(directions @ np.asarray(x_test, dtype=np.float64).T, y_test))
+    return auroc_rows(directions @ np.asarray(x_test, dtype=np.float64).T, y_test)
 
 
 def p_value(observed: float, null: np.ndarray) -> float:

@@ -10,17 +10,22 @@ import numpy as np
 from scipy.stats import rankdata
 
 
-def auroc(scores: np.ndarray, labels: np.ndarray) -> np.ndarray | float:
-    """AUROC of each row of `scores` ([n] or [k, n]) against binary `labels` ([n])."""
+def auroc_rows(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """AUROC of each row of `scores` [k, n] against binary `labels` [n], in one rank pass."""
     labels = np.asarray(labels).astype(bool)
     n_pos, n_neg = int(labels.sum()), int((~labels).sum())
     if n_pos == 0 or n_neg == 0:
         raise ValueError("AUROC needs both classes")
-    s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
-    ranks = rankdata(s, axis=1)
+    ranks = rankdata(np.atleast_2d(np.asarray(scores, dtype=np.float64)), axis=1)
     u = ranks[:, labels].sum(axis=1) - n_pos * (n_pos + 1) / 2
-    out = u / (n_pos * n_neg)
-    return float(out[0]) if np.ndim(scores) == 1 else out
+    return np.asarray(u / (n_pos * n_neg))
+
+
+def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """AUROC of one score vector [n] against binary `labels` [n]."""
+    if np.ndim(scores) != 1:
+        raise ValueError("auroc() scores one vector; use auroc_rows() for a matrix")
+    return float(auroc_rows(scores, labels)[0])
 
 
 def stratified_resamples(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -37,7 +42,7 @@ def bootstrap_auroc(scores: np.ndarray, labels: np.ndarray, n: int, seed: int,
     """Percentile CI of the AUROC under stratified resampling of items."""
     idx = stratified_resamples(labels, n, seed)
     labels_b = np.asarray(labels).astype(bool)[idx[0]]  # identical in every row (stratified)
-    values = auroc(np.asarray(scores)[idx], labels_b)
+    values = auroc_rows(np.asarray(scores)[idx], labels_b)
     lo, hi = np.quantile(values, [(1 - level) / 2, 1 - (1 - level) / 2])
     return float(lo), float(hi)
 

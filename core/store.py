@@ -64,8 +64,10 @@ def find_tables(outputs: Path) -> dict[str, list[Path]]:
     return dict(found)
 
 
-def build_database(outputs: Path, target: Path) -> dict[str, int]:
-    """Materialise every table into a fresh DuckDB file; returns row counts per table."""
+def build_database(outputs: Path, target: Path,
+                   derived: dict[str, tuple[tuple[str, ...], str]] | None = None) -> dict[str, int]:
+    """Materialise every table (and each derived table whose inputs exist) into a fresh DuckDB file;
+    returns row counts per table."""
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.unlink(missing_ok=True)
     counts = {}
@@ -75,5 +77,9 @@ def build_database(outputs: Path, target: Path) -> dict[str, int]:
             sql = f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(?, union_by_name=true)'
             con.execute(sql, [files])
             counts[name] = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # type: ignore[index]
+        for name, (needs, sql) in (derived or {}).items():
+            if all(n in counts for n in needs):
+                con.execute(f'CREATE TABLE "{name}" AS {sql}')
+                counts[name] = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # type: ignore[index]
     os.replace(tmp, target)
     return counts

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from core.stats import auroc, bootstrap_auroc, bootstrap_mean
+from core.stats import auroc, auroc_rows, bootstrap_auroc, bootstrap_mean
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -27,7 +27,7 @@ def test_vectorised_rows_equal_one_at_a_time():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 40).astype(bool)
     many = rng.normal(size=(25, 40))
-    rows = auroc(many, y)
+    rows = auroc_rows(many, y)
     assert np.allclose(rows, [roc_auc_score(y, r) for r in many])
 
 
