@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import warnings
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,6 +21,10 @@ from core.errors import InputError
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
+
+# `validate` is the phase's name (P4); pydantic warns that it shadows BaseModel.validate, a deprecated
+# classmethod nothing here calls.
+warnings.filterwarnings("ignore", message='Field name "validate"', category=UserWarning)
 
 Pooling = Literal["response_mean", "last_token", "v0_mean"]
 
@@ -61,6 +66,9 @@ class ProbesConfig(Section):
     logistic_c: PositiveFloat = 1.0
     n_bootstrap: Annotated[int, Field(ge=10)] = 1000
     threshold: Literal["train_midpoint", "test_median"] = "train_midpoint"
+    split: Literal["families", "v0_random_pairs"] = "families"
+    select_on: Literal["validation", "test"] = "validation"
+    tsne_perplexity: PositiveFloat = 30.0
 
 
 class CollectConfig(Section):
@@ -70,31 +78,99 @@ class CollectConfig(Section):
 # Sections of the later phases. Each is owned by its phase: fields are added here, with defaults,
 # and documented in params.yaml.
 class DatasetConfig(Section):
-    pass
+    backend: Literal["transformers", "vllm"] = "transformers"
+    max_instances: PositiveInt | None = None
+    samples: PositiveInt = 1
+    temperature: Annotated[float, Field(ge=0)] = 0.8
+    top_p: Annotated[float, Field(gt=0, le=1)] = 0.95
+    max_new_tokens: PositiveInt = 256
+    target_words: tuple[Annotated[int, Field(ge=60)], Annotated[int, Field(le=150)]] = (80, 120)
+    crossed_every: PositiveInt = 4
+    instances_per_unit: PositiveInt = 8
+    vllm_engine: str = "vllm"
+    vllm_tensor_parallel_size: PositiveInt = 1
+    vllm_max_model_len: PositiveInt = 4096
+    vllm_gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] = 0.9
+    promote_min_realism: Annotated[int, Field(ge=1, le=5)] = 3
 
 
 class ValidateConfig(Section):
-    pass
+    judge: str = "smollm2-135m"
+    judge_pairs: PositiveInt | None = None
+    batch_size: PositiveInt = 16
+    words_min: PositiveInt = 60
+    words_max: PositiveInt = 150
+    length_tolerance: Annotated[float, Field(ge=0)] = 0.15
+    shingle: PositiveInt = 5
+    near_duplicate: Annotated[float, Field(gt=0, le=1)] = 0.5
+    ngram: PositiveInt = 8
+    max_ngram_sharing: Annotated[float, Field(ge=0, le=1)] = 0.05
+    sentiment_gap: Annotated[float, Field(gt=0)] = 1.0
+    include_generated: list[str] = []
 
 
 class BaselinesConfig(Section):
-    pass
+    n_directions: Annotated[int, Field(ge=100)] = 1000
+    n_permutations: Annotated[int, Field(ge=100)] = 1000
+    layers: Literal["all"] | list[int] = "all"
 
 
 class PatchingConfig(Section):
-    pass
+    probe_method: Literal["mean_diff", "logistic"] = "mean_diff"
+    instances_per_family: Annotated[int, Field(ge=0)] = 0  # 0 = every instance
+    behaviour_per_family: Annotated[int, Field(ge=0)] = 0  # behaviour table's sample; 0 = every instance
+    layers: Literal["all"] | list[int] = "all"
+    max_span_positions: PositiveInt | None = None  # cap on span tokens patched one at a time
+    final_positions: PositiveInt = 3
+    min_effect: PositiveFloat = 0.1  # |LD_clean - LD_corrupt| below this: recovered is undefined
+    batch_rows: PositiveInt = 64
+    n_bootstrap: Annotated[int, Field(ge=10)] = 1000
+    attribution: bool = True
 
 
 class AblationConfig(Section):
-    pass
+    mode: Literal["replace", "remove"] = "replace"
+    splits: list[Literal["train", "validation", "test"]] = ["test"]
+    layers: Literal["all"] | list[int] = "all"
+    methods: list[Literal["mean_diff", "logistic"]] = ["mean_diff", "logistic"]
+    n_bootstrap: Annotated[int, Field(ge=10)] = 1000
 
 
 class MediationConfig(Section):
-    pass
+    probe_method: Literal["mean_diff", "logistic"] = "mean_diff"
+    instances_per_family: Annotated[int, Field(ge=0)] = 0  # 0 = every instance
+    layers: Literal["all"] | list[int] = "all"
+    positions: Literal["from_cue", "after_cue"] = "from_cue"
+    min_effect: PositiveFloat = 0.1
+    batch_rows: PositiveInt = 64
+    n_bootstrap: Annotated[int, Field(ge=10)] = 1000
 
 
 class SteeringConfig(Section):
-    pass
+    probe_method: Literal["mean_diff", "logistic"] = "mean_diff"
+    layers: Literal["selected"] | list[int] = "selected"  # selected = the probes phase's validation choice
+    alphas: list[Annotated[float, Field(ge=0)]] = [0, 1, 2, 3, 5, 7, 10, 15, 20, 25, 30]
+    negative: bool = True  # also run -alpha for every alpha
+    positions: Literal["response", "all"] = "response"
+    families: list[str] | None = None  # None = every family
+    prompts_per_family: Annotated[int, Field(ge=0)] = 0  # 0 = every instance
+    task_free_prompts: Annotated[int, Field(ge=0)] | None = None  # None = every dataset steering prompt
+    samples: PositiveInt = 5
+    temperature: Annotated[float, Field(ge=0)] = 0.7
+    top_p: Annotated[float, Field(gt=0, le=1)] = 0.9
+    max_new_tokens: PositiveInt = 128
+    batch_rows: PositiveInt = 256
+    norm_texts: PositiveInt = 16
+    judge: str = "smollm2-135m"
+    judge_validation_texts: Annotated[int, Field(ge=0)] = 60
+    classifier_c: PositiveFloat = 1.0
+    n_bootstrap: Annotated[int, Field(ge=10)] = 1000
+    min_units: Annotated[int, Field(ge=2)] = 5
+    repetition_n: PositiveInt = 3
+    degenerate_repetition: Annotated[float, Field(gt=0, le=1)] = 0.5
+    degenerate_min_words: Annotated[int, Field(ge=0)] = 3
+    breakdown_perplexity: PositiveFloat = 2.0
+    breakdown_degenerate: Annotated[float, Field(gt=0, lt=1)] = 0.2
 
 
 class Profile(Section):
