@@ -17,7 +17,14 @@ class Phase:
 
 
 PHASES: dict[str, Phase] = {
+    "dataset": Phase("dataset", True, True, "generate contrastive responses per design cell, with provenance"),
+    "validate": Phase("validate", False, True, "duplicate, confound, diversity and judge checks of every pair"),
     "extract": Phase("extract", True, True, "cache pooled residuals of every layer for every text"),
     "probes": Phase("probes", True, False, "mean-difference and logistic probes per layer, AUROC with CIs"),
+    "baselines": Phase("baselines", True, False, "random-direction and label-permutation nulls with p-values"),
+    "patching": Phase("patching", True, True, "forced-choice behaviour, activation and attribution patching"),
+    "ablation": Phase("ablation", True, True, "lexicon ablation in both classes vs a random-word control"),
+    "mediation": Phase("mediation", True, True, "causal mediation through the probe direction per layer"),
+    "steering": Phase("steering", True, True, "batched alpha sweeps: empathy scores, coherence, verdicts with CIs"),
     "collect": Phase("collect", False, False, "gather every Parquet table into outputs/results.duckdb"),
 }

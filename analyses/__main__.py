@@ -4,6 +4,7 @@
   python -m analyses validate-data PATH [--scenarios FILE]
   python -m analyses PHASE [--profile smoke|v0|paper] [--model ALIAS] [--set key=value ...]
   python -m analyses summary
+  python -m analyses dataset [promote] ...; python -m analyses review sample|import ...  (analyses/commands.py)
 
 Exit codes: 0 ok, 2 bad input (file:line: field message, nothing written), 1 any other failure.
 """
@@ -15,10 +16,9 @@ import os
 import sys
 import traceback
 
-from analyses import PHASES
+from analyses import PHASES, commands
 from core.errors import InputError
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--model", default=None, help="one model alias (default: the profile's models)")
         sp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
         sp.add_argument("--params", default="params.yaml")
+        if name == "dataset":
+            commands.add_dataset_arguments(sp)
+    commands.add_review_parser(sub)
     return p
 
 
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             from analyses.summary import print_summary
 
             print_summary()
-        else:
+        elif not commands.dispatch(args):
             _run(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -161,6 +161,7 @@ class SteeringConfig(Section):
     max_new_tokens: PositiveInt = 128
     batch_rows: PositiveInt = 256
     norm_texts: PositiveInt = 16
+    forced_choice_orders: Literal["both", "instance"] = "both"  # both = mean LD over the two option orders
     judge: str = "smollm2-135m"
     judge_validation_texts: Annotated[int, Field(ge=0)] = 60
     classifier_c: PositiveFloat = 1.0
@@ -181,7 +182,7 @@ class Profile(Section):
     probes: dict[str, Any] = {}
     collect: dict[str, Any] = {}
     dataset: dict[str, Any] = {}
-    validate: dict[str, Any] = {}
+    validate: dict[str, Any] = {}  # type: ignore[assignment]  # shadows the deprecated BaseModel.validate
     baselines: dict[str, Any] = {}
     patching: dict[str, Any] = {}
     ablation: dict[str, Any] = {}
@@ -202,7 +203,7 @@ class Params(Section):
     probes: ProbesConfig = ProbesConfig()
     collect: CollectConfig = CollectConfig()
     dataset: DatasetConfig = DatasetConfig()
-    validate: ValidateConfig = ValidateConfig()
+    validate: ValidateConfig = ValidateConfig()  # type: ignore[assignment]  # see the warnings filter above
     baselines: BaselinesConfig = BaselinesConfig()
     patching: PatchingConfig = PatchingConfig()
     ablation: AblationConfig = AblationConfig()

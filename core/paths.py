@@ -21,6 +21,12 @@ def activations_dir(model: str) -> Path:
     return OUTPUTS / "activations" / model
 
 
+def variant_activations_dir(phase: str, model: str) -> Path:
+    """Activation caches of edited texts (e.g. ablation's variants): outputs/activations_<phase>/<model>,
+    apart from extract's cache so the two DVC stages never share an output."""
+    return OUTPUTS / f"activations_{phase}" / model
+
+
 def figures_dir() -> Path:
     return OUTPUTS / "figures"
 

@@ -48,3 +48,13 @@ def residual_from_output(output: Any) -> torch.Tensor:
         hidden, residual = output[0], output[1]
         return hidden if residual is None else hidden + residual
     return output
+
+
+def add_to_output(output: Any, delta: torch.Tensor) -> Any:
+    """A decoder layer's output with `delta` added to its residual stream, in the backend's own shape.
+
+    On vLLM's (hidden, residual) pair, adding to `hidden` adds to their sum, i.e. to the stream.
+    """
+    if isinstance(output, tuple):
+        return (output[0] + delta, *output[1:])
+    return output + delta

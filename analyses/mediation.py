@@ -1,0 +1,102 @@
+"""mediation — how much of the empathy cue's effect on the choice flows through the probe direction?
+
+Method (Vig et al. 2020). Treatment: the empathy cue (clean prompt) vs the neutral event (corrupt
+prompt) of a token-aligned minimal pair. Mediator: the projection of layer L's residual on the unit
+probe direction at every position from the cue onwards (`from_cue`, default) or after it
+(`after_cue`). Outcome: the forced-choice logit difference LD (empathic minus task letter, both
+option orders averaged). Per instance and layer:
+  TE  = LD(clean) - LD(corrupt);
+  NIE = LD(corrupt run, mediator set to its clean value) - LD(corrupt);
+  NDE = LD(clean run, mediator held at its corrupt value) - LD(corrupt).
+Setting the mediator changes only the component along the direction, position by position:
+h + ((h_other - h) . u) u. Means over instances carry bootstrap 95% CIs (resampling instances); the
+proportion mediated is mean NIE / mean TE, undefined when |mean TE| < min_effect. In a model linear
+in the mediator TE = NIE + NDE exactly (tested); the gap TE - NIE - NDE measures the interaction.
+All NIE and NDE rows of an instance (both orders, every layer) run as one batch over a shared prefix.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from analyses.causal_common import ci, directions_for
+from core.causal import BaseRuns, Engine, base_runs, order_lds, set_projection
+from core.config import MediationConfig
+from core.context import RunContext
+from core.directions import resolve_layers
+from core.prompts import ChoicePair, aligned_instances, sample_instances
+
+
+def mediator_positions(pair: ChoicePair, where: str) -> list[int]:
+    """Positions whose projection is the mediator: from the cue's first token, or after its last."""
+    start = pair.span[0] if where == "from_cue" else pair.span[1]
+    return list(range(start, pair.length))
+
+
+def instance_effects(engine: Engine, base: BaseRuns, layers: list[int], dirs: dict[int, torch.Tensor],
+                     where: str) -> list[dict]:
+    """TE, NIE and NDE of one instance at every layer (orders averaged)."""
+    rows = [[set_projection(base, o, layer, mediator_positions(pair, where), dirs[layer], run)
+             for layer in layers for run in ("corrupt", "clean")] for o, pair in enumerate(base.pairs)]
+    lds, _ = order_lds(engine, base.pairs, rows)
+    ld = (lds[0] + lds[1]) / 2
+    clean, corrupt = float(base.ld_clean.mean()), float(base.ld_corrupt.mean())
+    return [{"instance_id": base.pairs[0].instance_id, "layer": layer, "te": clean - corrupt,
+             "nie": float(ld[2 * i]) - corrupt, "nde": float(ld[2 * i + 1]) - corrupt,
+             "ld_clean": clean, "ld_corrupt": corrupt} for i, layer in enumerate(layers)]
+
+
+def summarise(effects: pd.DataFrame, n_boot: int, seed: int, min_effect: float) -> pd.DataFrame:
+    """mediation_effects: per layer, mean effects with bootstrap CIs and the proportion mediated."""
+    rows = []
+    for layer, g in effects.groupby("layer", sort=True):
+        row: dict[str, float | int] = {"layer": int(layer)}
+        for name in ("te", "nie", "nde"):
+            row[name] = float(g[name].mean())
+            row[f"{name}_ci_low"], row[f"{name}_ci_high"] = ci(g[name].to_numpy(), n_boot, seed)
+        row["prop_mediated"] = row["nie"] / row["te"] if abs(row["te"]) >= min_effect else float("nan")
+        row["interaction"] = row["te"] - row["nie"] - row["nde"]
+        row["n"] = len(g)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def mediation_verdict(table: pd.DataFrame) -> dict[str, str]:
+    """At which layers is the indirect effect through the probe direction largest?"""
+    top = table.reindex(table.nie.abs().sort_values(ascending=False).index).head(3)
+    sig = table[(table.nie_ci_low > 0) | (table.nie_ci_high < 0)]
+    best = top.iloc[0]
+    te = table.te.iloc[0]
+    answer = f"layer {int(best.layer)} (NIE {best.nie:+.3f}); significant at layers {sig.layer.astype(int).tolist()}" \
+        if len(sig) else f"none significant; largest |NIE| at layer {int(best.layer)} ({best.nie:+.3f})"
+    evidence = "; ".join(f"L{int(r.layer)}: NIE {r.nie:+.3f} [{r.nie_ci_low:+.3f}, {r.nie_ci_high:+.3f}], "
+                         f"NDE {r.nde:+.3f}, prop. mediated {r.prop_mediated:.2f}" for r in top.itertuples())
+    return {"question": "At which layers is the indirect effect (through the probe direction) largest?",
+            "answer": answer, "evidence": f"TE {te:+.3f}; top layers by |NIE| — {evidence}"}
+
+
+def run(cfg: MediationConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
+    """TE, NIE, NDE per instance and layer; the per-layer table with CIs; the verdict."""
+    model, ds = ctx.model, ctx.dataset
+    ctx.extra.update(dataset_hash=ds.sha256, model_revision=model.revision)
+    instances = sample_instances(list(ds.instances.values()), cfg.instances_per_family, ctx.seed)
+    pairs, skipped = aligned_instances(model.tokenizer, instances)
+    layers = resolve_layers(cfg.layers, model.n_layers)
+    dirs = directions_for(ctx, cfg.probe_method, layers)
+    engine = Engine(model, cfg.batch_rows)
+    rows = []
+    for pair in tqdm(pairs.values(), desc="mediation", unit="inst", file=sys.stderr):
+        base = base_runs(engine, pair, sorted(set(layers) | {x - 1 for x in layers if x}))  # L-1: rows skip below L
+        rows += instance_effects(engine, base, layers, dirs, cfg.positions)
+    per_instance = pd.DataFrame(rows)
+    table = summarise(per_instance, cfg.n_bootstrap, ctx.seed, cfg.min_effect)
+    verdict = mediation_verdict(table)
+    if skipped:
+        verdict["evidence"] += f"; {len(skipped)} instances skipped (not token-aligned)"
+    return {"mediation_effects": table, "mediation_instances": per_instance,
+            "causal_verdicts": pd.DataFrame([verdict])}
+

@@ -1,0 +1,248 @@
+"""patching — does writing the activations of an empathy cue into a neutral run change the choice?
+
+Method. Each instance gives a token-aligned minimal pair of forced-choice prompts: the scene with an
+empathy cue (clean) or a neutral event of equal token length (corrupt), the question, options (A)/(B)
+and "Answer with A or B.", chat-templated with the generation prompt. Behaviour is the logit
+difference LD = logit(empathic letter) - logit(task letter) at the answer position; both option
+orders are run and averaged (counterbalancing), giving `behaviour_forced_choice`.
+Activation patching (interchange interventions, Geiger et al. 2023) runs the corrupt prompt with the
+clean run's residual written at (layer L, position p), for every token of the differing span and the
+final positions, and reports the recovered fraction (LD_patched - LD_corrupt) / (LD_clean -
+LD_corrupt), undefined (NaN) where |LD_clean - LD_corrupt| < min_effect. At the same layers, over
+the whole span: the full residual (kind full), only its projection on the unit probe direction set
+to the clean value (direction_only), and additive steering with alpha x direction (steering), alpha
+per layer the mean clean - corrupt projection gap over instances, orders and span tokens. Means over
+instances carry bootstrap 95% CIs; `pooled` is the ratio of mean LD changes. Attribution patching
+((clean - corrupt) . dLD/dresidual from one forward and backward of the corrupt run, every layer and
+position) is compared with the exact values by Spearman correlation. Speed: interventions are batch
+rows of one forward each, and the prompt prefix before the span runs once (KV cache reused).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.stats import spearmanr
+from tqdm import tqdm
+
+from analyses.causal_common import behaviour_rows, behaviour_verdict, ci, directions_for, summarise
+from core.causal import (
+    BaseRuns,
+    Engine,
+    attribution,
+    base_runs,
+    interchange,
+    order_lds,
+    recovered,
+    set_projection,
+    steer,
+)
+from core.config import PatchingConfig
+from core.context import RunContext
+from core.directions import resolve_layers
+from core.prompts import ChoicePair, aligned_instances, sample_instances
+
+SPAN = "span"
+
+
+@dataclass(frozen=True)
+class Sites:
+    """Where one order is patched: single positions (label, index) and the whole span."""
+
+    single: tuple[tuple[str, int], ...]
+    span: tuple[int, ...]
+
+
+def sites(pair: ChoicePair, max_span: int | None, n_final: int) -> Sites:
+    """Span tokens labelled from the cue's end (span-1 is its last token; the last `max_span` if capped)
+    and the final tokens last, last-1, ... (labels align across instances whose spans differ in length)."""
+    start, end = pair.span
+    span = tuple(range(start, end))
+    kept = span[-max_span:] if max_span else span
+    single = [(f"span{p - end}", p) for p in kept]
+    finals = [pair.length - 1 - j for j in range(n_final) if pair.length - 1 - j >= end]
+    single += [("last" if j == pair.length - 1 else f"last-{pair.length - 1 - j}", j) for j in reversed(finals)]
+    return Sites(tuple(single), span)
+
+
+def _rows(base: BaseRuns, cfg: PatchingConfig, layers: list[int], dirs: dict[int, torch.Tensor]) -> tuple:
+    """Exact-sweep and span-group rows for both orders, with their (layer, position, kind) keys."""
+    keys: list[tuple[int, str, str]] = []
+    rows: list[list] = [[], []]
+    for o, pair in enumerate(base.pairs):
+        s = sites(pair, cfg.max_span_positions, cfg.final_positions)
+        for layer in layers:
+            for label, p in s.single:
+                rows[o].append(interchange(base, o, layer, [p]))
+                keys += [(layer, label, "full")] if o == 0 else []
+            rows[o].append(interchange(base, o, layer, s.span))
+            rows[o].append(set_projection(base, o, layer, s.span, dirs[layer]))
+            keys += [(layer, SPAN, "full"), (layer, SPAN, "direction_only")] if o == 0 else []
+    if len(rows[0]) != len(rows[1]):
+        raise ValueError(f"{base.pairs[0].instance_id}: option orders have different patch sites")
+    return keys, rows
+
+
+def _effect_rows(iid: str, base: BaseRuns, keys: list, lds: list[np.ndarray], min_effect: float) -> list[dict]:
+    ld = (lds[0] + lds[1]) / 2
+    clean, corrupt = float(base.ld_clean.mean()), float(base.ld_corrupt.mean())
+    rec = recovered(ld, np.full(len(ld), clean), np.full(len(ld), corrupt), min_effect)
+    return [{"instance_id": iid, "layer": k[0], "position": k[1], "kind": k[2], "ld_patched": float(ld[i]),
+             "ld_clean": clean, "ld_corrupt": corrupt, "delta_ld": float(ld[i]) - corrupt,
+             "recovered": float(rec[i])} for i, k in enumerate(keys)]
+
+
+def _attribution_rows(engine: Engine, iid: str, base: BaseRuns, cfg: PatchingConfig, layers: list[int]
+                      ) -> list[dict]:
+    """Per (layer, site label): the linear estimate of the LD change and of the recovered fraction."""
+    est: dict[tuple[int, str], float] = {}
+    for pair, grid in zip(base.pairs, attribution(engine, base, layers), strict=True):
+        for label, p in sites(pair, cfg.max_span_positions, cfg.final_positions).single:
+            for li, layer in enumerate(layers):
+                est[(layer, label)] = est.get((layer, label), 0.0) + float(grid[li, p - pair.prefix_len]) / 2
+    gap = float(base.ld_clean.mean() - base.ld_corrupt.mean())
+    scale = gap if abs(gap) >= cfg.min_effect else np.nan
+    return [{"instance_id": iid, "layer": k[0], "position": k[1], "estimate": v / scale, "estimate_delta_ld": v}
+            for k, v in est.items()]
+
+
+def _span_gaps(base: BaseRuns, layers: list[int], dirs: dict[int, torch.Tensor]) -> dict[int, list[float]]:
+    out: dict[int, list[float]] = {}
+    for o, pair in enumerate(base.pairs):
+        span = list(range(*pair.span))
+        for layer in layers:
+            gap = base.projection("clean", o, layer, span, dirs[layer]) - \
+                base.projection("corrupt", o, layer, span, dirs[layer])
+            out.setdefault(layer, []).extend(gap.tolist())
+    return out
+
+
+def _steering_rows(engine: Engine, bases: dict[str, BaseRuns], layers: list[int], dirs: dict[int, torch.Tensor],
+                   alphas: dict[int, float], min_effect: float) -> list[dict]:
+    out = []
+    for iid, base in tqdm(bases.items(), desc="patching steer", unit="inst", file=sys.stderr):
+        rows = [[steer(base, o, layer, list(range(*pair.span)), dirs[layer], alphas[layer]) for layer in layers]
+                for o, pair in enumerate(base.pairs)]
+        lds, _ = order_lds(engine, base.pairs, rows)
+        out += _effect_rows(iid, base, [(layer, SPAN, "steering") for layer in layers], lds, min_effect)
+    return out
+
+
+def _light(base: BaseRuns) -> BaseRuns:
+    """The base run without residuals (steering needs only ids, positions and LDs)."""
+    return BaseRuns(base.pairs, base.ld_clean, base.ld_corrupt, [{}, {}], [{}, {}])
+
+
+def _rho(table: pd.DataFrame, a: str, b: str) -> tuple[float, int]:
+    both = table.dropna(subset=[a, b])
+    return (float(spearmanr(both[a], both[b]).statistic) if len(both) > 2 else float("nan")), len(both)
+
+
+def attribution_table(attr: pd.DataFrame, effects: pd.DataFrame) -> pd.DataFrame:
+    """Per (layer, position): mean estimated and exact recovered fraction and LD change, and the Spearman
+    rho between estimate and exact over the cells the exact sweep covers (both scales)."""
+    est = attr.groupby(["layer", "position"])[["estimate", "estimate_delta_ld"]].mean()
+    single = effects[(effects.kind == "full") & (effects.position != SPAN)]
+    exact = single.groupby(["layer", "position"])[["recovered", "delta_ld"]].mean()
+    exact.columns = ["exact", "exact_delta_ld"]
+    table = pd.concat([est, exact], axis=1).reset_index()
+    table["spearman"], table["n_cells"] = _rho(table, "estimate", "exact")
+    table["spearman_delta_ld"], table["n_cells_delta_ld"] = _rho(table, "estimate_delta_ld", "exact_delta_ld")
+    return table
+
+
+def _patch_all(engine: Engine, pairs: dict, cfg: PatchingConfig, layers: list[int], dirs: dict) -> tuple:
+    """Base runs, exact sweep, span-group patches and attribution, instance by instance."""
+    attr_layers = list(range(engine.model.n_layers)) if cfg.attribution else []
+    bases: dict[str, BaseRuns] = {}
+    effects: list[dict] = []
+    attr: list[dict] = []
+    gaps: dict[int, list[float]] = {}
+    for iid, pair in tqdm(pairs.items(), desc="patching", unit="inst", file=sys.stderr):
+        base = base_runs(engine, pair, sorted(set(layers) | set(attr_layers) | {x - 1 for x in layers if x}))
+        keys, rows = _rows(base, cfg, layers, dirs)
+        lds, _ = order_lds(engine, pair, rows)
+        effects += _effect_rows(iid, base, keys, lds, cfg.min_effect)
+        attr += _attribution_rows(engine, iid, base, cfg, attr_layers) if attr_layers else []
+        for layer, g in _span_gaps(base, layers, dirs).items():
+            gaps.setdefault(layer, []).extend(g)
+        bases[iid] = _light(base)
+    return bases, effects, attr, {layer: float(np.mean(g)) for layer, g in gaps.items()}
+
+
+def run(cfg: PatchingConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
+    """Behaviour, exact and attribution patching, direction-only patching and steering, per layer."""
+    model, ds = ctx.model, ctx.dataset
+    ctx.extra.update(dataset_hash=ds.sha256, model_revision=model.revision)
+    everything = list(ds.instances.values())
+    pairs, skipped = aligned_instances(model.tokenizer, sample_instances(everything, cfg.instances_per_family,
+                                                                         ctx.seed))
+    layers = resolve_layers(cfg.layers, model.n_layers)
+    dirs = directions_for(ctx, cfg.probe_method, layers)
+    engine = Engine(model, cfg.batch_rows)
+    bases, effects, attr, alphas = _patch_all(engine, pairs, cfg, layers, dirs)
+    effects += _steering_rows(engine, bases, layers, dirs, alphas, cfg.min_effect)
+    more, skipped_b = aligned_instances(model.tokenizer, [i for i in sample_instances(
+        everything, cfg.behaviour_per_family, ctx.seed) if i.instance_id not in pairs])
+    for iid, pair in tqdm(more.items(), desc="behaviour", unit="inst", file=sys.stderr):
+        bases[iid] = base_runs(engine, pair, [])
+    eff = pd.DataFrame(effects)
+    summary = summarise(eff, ["layer", "kind", "position"], cfg.n_bootstrap, ctx.seed)
+    summary["alpha"] = summary.layer.map(alphas).where(summary.kind == "steering")
+    behaviour = behaviour_rows(bases)
+    verdicts = [behaviour_verdict(behaviour, skipped + skipped_b, cfg.n_bootstrap, ctx.seed),
+                _direction_verdict(summary, eff, cfg.n_bootstrap, ctx.seed)]
+    tables = {"behaviour_forced_choice": behaviour, "patching_effects": eff, "patching_summary": summary}
+    if attr:
+        tables["patching_attribution"] = attribution_table(pd.DataFrame(attr), eff)
+        verdicts.append(_attribution_verdict(tables["patching_attribution"]))
+    return {**tables, "causal_verdicts": pd.DataFrame(verdicts)}
+
+
+def _significant(row: pd.Series, lo: str, hi: str) -> bool:
+    return bool(row[lo] > 0 or row[hi] < 0)
+
+
+def _direction_verdict(summary: pd.DataFrame, effects: pd.DataFrame, n_boot: int, seed: int) -> dict[str, str]:
+    """Full vs direction-only vs steering over the cue span, on the recovered-fraction scale where it is
+    defined for some instances, else on the LD-change scale (logits); undetermined when the cue itself
+    does not move the patched instances' behaviour."""
+    first = effects.groupby("instance_id")[["ld_clean", "ld_corrupt"]].first()
+    te = (first.ld_clean - first.ld_corrupt).to_numpy()
+    te_lo, te_hi = ci(te, n_boot, seed)
+    te_text = f"cue effect on the patched instances {te.mean():+.3f} [{te_lo:+.3f}, {te_hi:+.3f}] logits; "
+    span = summary[summary.position == SPAN].set_index(["layer", "kind"])
+    fraction = bool(span.n.gt(1).any())
+    m, lo, hi = ("mean", "ci_low", "ci_high") if fraction else ("delta_mean", "delta_ci_low", "delta_ci_high")
+    layers = sorted(span.index.get_level_values(0).unique())
+    where = [int(L) for L in layers if _significant(span.loc[(L, "full")], lo, hi)]
+    dir_ok = [L for L in where if _significant(span.loc[(L, "direction_only")], lo, hi)
+              and np.sign(span.loc[(L, "direction_only"), m]) == np.sign(span.loc[(L, "full"), m])]
+    scale = "recovered fraction" if fraction else "LD change in logits (recovered fraction undefined: |cue effect| " \
+        "below min_effect for every instance)"
+    if te_lo <= 0 <= te_hi:
+        answer = "undetermined: the cue does not significantly change behaviour, so there is nothing to recover"
+    elif not where:
+        answer = f"undetermined: full patching of the cue span changes no layer's {scale.split(' (')[0]} significantly"
+    elif not dir_ok:
+        answer = f"no: full span patching moves behaviour at layers {where}, the direction alone at none"
+    else:
+        answer = f"partly: the direction alone moves behaviour at layers {dir_ok} (full patching: {where})"
+    parts = [f"L{L}: " + ", ".join(f"{k} {span.loc[(L, k), m]:+.3f} [{span.loc[(L, k), lo]:+.3f}, "
+                                    f"{span.loc[(L, k), hi]:+.3f}]" for k in ("full", "direction_only", "steering"))
+             for L in layers]
+    return {"question": "Does patching only the probe direction recover behaviour where full patching does?",
+            "answer": answer, "evidence": te_text + f"{scale}, cue span, mean [95% CI] — " + "; ".join(parts)}
+
+
+def _attribution_verdict(table: pd.DataFrame) -> dict[str, str]:
+    rho, n, scale = float(table.spearman.iloc[0]), int(table.n_cells.iloc[0]), "mean recovered fraction"
+    if not np.isfinite(rho):
+        rho, n, scale = float(table.spearman_delta_ld.iloc[0]), int(table.n_cells_delta_ld.iloc[0]), "mean LD change"
+    return {"question": "Does attribution patching rank (layer, position) sites like exact patching?",
+            "answer": "yes" if rho >= 0.7 else ("partly" if rho >= 0.4 else "no"),
+            "evidence": f"Spearman rho = {rho:.2f} over {n} (layer, position) cells of {scale}"}
