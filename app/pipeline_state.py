@@ -14,7 +14,7 @@ import yaml
 
 # Phases that load a model (forward passes, generation, interventions). They mirror
 # `analyses.PHASES[name].needs_model`, which the app may not import; tests/app checks the two agree.
-MODEL_PHASES = frozenset({"dataset", "extract", "ablation", "patching", "mediation", "steering"})
+MODEL_PHASES = frozenset({"dataset", "validate", "extract", "ablation", "patching", "mediation", "steering"})
 # Only the paper profile loads multi-billion-parameter models; smoke and v0 use the embedded
 # 135M model, which runs every phase on CPU.
 GPU_PROFILES = frozenset({"paper"})
