@@ -132,9 +132,12 @@ def run(cfg: AblationConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
             s = {v: a[chosen] @ dirs[chosen].astype(np.float64) for v, a in acts.items()}
             verdict.append((method, chosen, paired_difference(s["lexicon_removed"], s["random_removed"], labels,
                                                               cfg.n_bootstrap, ctx.seed)))
-    table = pd.DataFrame(rows)
-    return {"ablation_auroc": table, "ablation_texts": texts_table(texts, edits, lexicon),
-            "causal_verdicts": pd.DataFrame([ablation_verdict(table, verdict, int(subset.sum()))])}
+    table, edited = pd.DataFrame(rows), texts_table(texts, edits, lexicon)
+    lex = edited[edited.variant == "lexicon_removed"]
+    answer = ablation_verdict(table, verdict, int(subset.sum()))
+    answer["evidence"] = f"{int(lex.n_replaced.sum())} lexicon words edited in {int((lex.n_replaced > 0).sum())} of " \
+        f"{len(lex)} texts ({cfg.mode}); " + answer["evidence"]
+    return {"ablation_auroc": table, "ablation_texts": edited, "causal_verdicts": pd.DataFrame([answer])}
 
 
 def texts_table(texts: list[Text], edits: dict[str, dict[str, Ablated]], lexicon: Lexicon) -> pd.DataFrame:

@@ -40,6 +40,7 @@ def test_alpha_zero_equals_unsteered_greedy(tiny, positions):
     assert out[1] == _plain_greedy(tiny, ids[1], 8)
 
 
+@pytest.mark.slow
 def test_alpha_zero_equals_unsteered_greedy_embedded(embedded):
     ids, steering = _setup(embedded, layer=18)
     out = generate_steered(embedded, ids, [Row(0, 0.0), Row(1, 0.0), Row(0, 80.0)], steering, Sampling(12))
@@ -74,6 +75,7 @@ def test_projection_on_direction_rises_with_alpha(tiny):
     assert np.all(np.diff(proj[last]) > 0)
 
 
+@pytest.mark.slow
 def test_projection_rises_with_alpha_embedded(embedded):
     ids, steering = _setup(embedded, layer=18)
     alphas = [-20.0, -10.0, 0.0, 10.0, 20.0]
