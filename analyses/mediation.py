@@ -12,7 +12,8 @@ Setting the mediator changes only the component along the direction, position by
 h + ((h_other - h) . u) u. Means over instances carry bootstrap 95% CIs (resampling instances); the
 proportion mediated is mean NIE / mean TE, undefined when |mean TE| < min_effect. In a model linear
 in the mediator TE = NIE + NDE exactly (tested); the gap TE - NIE - NDE measures the interaction.
-All NIE and NDE rows of an instance (both orders, every layer) run as one batch over a shared prefix.
+The NIE and NDE rows of an instance (both orders, every layer) run batched over the shared prefix's KV
+cache, each starting at its own layer from the base run's kept residual.
 """
 
 from __future__ import annotations

@@ -14,8 +14,10 @@ to the clean value (direction_only), and additive steering with alpha x directio
 per layer the mean clean - corrupt projection gap over instances, orders and span tokens. Means over
 instances carry bootstrap 95% CIs; `pooled` is the ratio of mean LD changes. Attribution patching
 ((clean - corrupt) . dLD/dresidual from one forward and backward of the corrupt run, every layer and
-position) is compared with the exact values by Spearman correlation. Speed: interventions are batch
-rows of one forward each, and the prompt prefix before the span runs once (KV cache reused).
+position) is compared with the exact values by Spearman correlation (on the recovered-fraction scale,
+and on the LD-change scale, which stays defined when the cue's effect is too small for a fraction).
+Speed: interventions are rows of batched forwards, the prompt prefix before the span runs once (its
+KV cache reused), and a row edited at block L starts at block L from the base run's residual.
 """
 
 from __future__ import annotations

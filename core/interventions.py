@@ -2,10 +2,12 @@
 
 A `Row` is a token sequence plus edits at (layer, positions): `values` replaces the residual there
 (exact interchange), `delta` is added to it (direction-only patches, steering, mediation). Rows that
-share their first `prefix_len` tokens run as ONE batch: the prefix runs once, its KV cache is copied
-and expanded across the batch rows, and only the suffix is recomputed, row k carrying its own edits.
+share their first `prefix_len` tokens run as ONE batch: the prefix runs once, its KV cache is shared
+(broadcast) across the batch rows, and only the suffix is recomputed, row k carrying its own edits.
 This is exact because every edited position lies after the prefix, and the prefix's residuals do not
-depend on later tokens (causal attention).
+depend on later tokens (causal attention). A row whose first edit is at block L may also skip blocks
+0..L-1 (`Row.start`): their output is that of a run already made (kept by the caller), so stub blocks
+hand it to block L; rows are batched by that start block.
 
 Why forward hooks here rather than an nnsight trace: per-row edits, a reused KV cache and a backward
 pass (attribution patching) are each one line on a hook, with no per-trace overhead. A hook sees the
