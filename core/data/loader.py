@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from core.data.jsonlines import Located, read_json_records, read_jsonl
+from core.data.jsonlines import read_json_records, read_jsonl
 from core.data.schema import Family, Instance, PairKind, SteeringPrompt, TextRecord, V0Pair
 from core.errors import InputError
 
@@ -177,8 +177,3 @@ def load_dataset(path: str | Path, scenarios: str | Path = "data/scenarios.json"
         raise InputError(path, "dataset holds no texts")
     ds.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     return ds
-
-
-def located(rows: list[Located]) -> list[Any]:
-    """Drop the line numbers of located rows."""
-    return [value for _, value in rows]
