@@ -54,10 +54,11 @@ from core.lexicon import Lexicon
 from core.lm_scoring import continuation_nll, forced_choice_text, judge_scores, steered_last_logits
 from core.models.loader import LoadedModel, load_model
 from core.prompts import letter_ids
-from core.scorers import EmpathyClassifier, is_degenerate, repetition_rate, vader_compound
+from core.scorers import EmpathyClassifier, is_degenerate, repetition_rate
 from core.stats import auroc, bootstrap_auroc
 from core.steer import Row, Sampling, Steering, chat_ids, generate_steered, median_response_norms
 from core.store import done_units, read_table, write_tables
+from core.textchecks import sentiment
 from core.verdicts import summarise
 
 GENERIC_RUBRIC = {"0": "Ignores the person in need.", "1": "Offers some help when it costs nothing.",
@@ -195,7 +196,7 @@ def _scores(cfg: SteeringConfig, tools: Tools, prompts: list[Prompt], gen: pd.Da
     items = [JudgeItem(prompts[r.prompt].text, prompts[r.prompt].rubric, t) for r, t in zip(rows, texts, strict=True)]
     ld = _forced_choice(cfg, tools, prompts, steering, alpha_grid(cfg))
     values = {"classifier": tools.classifier.predict(texts), "lexicon": [tools.lexicon.rate(t) for t in texts],
-              "vader": [vader_compound(t) for t in texts], "judge": judge_scores(tools.judge, items),
+              "vader": [sentiment(t) for t in texts], "judge": judge_scores(tools.judge, items),
               "forced_choice_ld": [ld.get((prompts[r.prompt].prompt_id, r.alpha), np.nan) for r in rows]}
     scores = pd.concat([pd.DataFrame({"generation_id": gen.generation_id, "scorer": name,
                                       "value": np.asarray(v, dtype=float)}) for name, v in values.items()])
@@ -251,7 +252,7 @@ def fit_scorers(cfg: SteeringConfig, ctx: RunContext, judge: LoadedModel) -> tup
                        False, cfg, ctx.seed),
             _auroc_row("lexicon", "data/lexicon.json rate", np.array([lexicon.rate(t) for t in texts]), y, 0, False,
                        cfg, ctx.seed),
-            _auroc_row("vader", "vaderSentiment compound", np.array([vader_compound(t) for t in texts]), y, 0, False,
+            _auroc_row("vader", "vaderSentiment compound", np.array([sentiment(t) for t in texts]), y, 0, False,
                        cfg, ctx.seed)]
     pick = np.linspace(0, len(test) - 1, min(cfg.judge_validation_texts, len(test))).round().astype(int)
     if len(set(y[pick])) == 2:

