@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from analyses.__main__ import main
-from tests.conftest import ROOT, write_mini_dataset
+from tests.analyses.conftest import mini_project
 
 pytestmark = pytest.mark.slow
 
@@ -22,17 +21,11 @@ SMALL = ["--set", "probes.n_bootstrap=50", "--set", "patching.layers=[28]", "--s
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     root = tmp_path_factory.mktemp("causal")
-    (root / "data").symlink_to(ROOT / "data")
-    (root / "params.yaml").write_text((ROOT / "params.yaml").read_text())
-    args = ["--set", f"data.dataset={write_mini_dataset(root / 'mini.json', per_family=1)}", *SMALL]
-    old = Path.cwd()
-    os.chdir(root)
-    try:
+    with mini_project(root) as data:
+        args = ["--set", f"data.dataset={data}", *SMALL]
         phases = ["extract", "probes", "patching", "ablation", "mediation"]
         assert [main([p, *args]) for p in phases] + [main(["collect"])] == [0] * 6
         yield root, args
-    finally:
-        os.chdir(old)
 
 
 def _sql(root: Path, query: str):
@@ -53,6 +46,17 @@ def test_every_causal_table_is_filled(workdir):
     assert len(verdicts) == 5 and verdicts.answer.str.len().gt(0).all()
     runs = _sql(root, "SELECT * FROM runs")
     assert set(_sql(root, "SELECT run_id FROM mediation_effects").run_id) <= set(runs.run_id)
+
+
+def test_summary_prints_probe_nulls_and_causal_verdicts(workdir, monkeypatch, capsys):
+    root, _ = workdir
+    monkeypatch.chdir(root)
+    assert main(["summary"]) == 0
+    out = capsys.readouterr().out
+    assert "Probe layer chosen" in out and "Test AUROC by layer" in out
+    verdicts = out.split("Causal verdicts")[1]
+    assert "Does the model prefer the empathic option" in verdicts
+    assert "Nulls at the chosen layer" not in out  # baselines did not run here
 
 
 def test_rerunning_ablation_extracts_nothing(workdir, monkeypatch):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
@@ -10,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analyses.__main__ import main
-from tests.conftest import ROOT, write_mini_dataset
+from tests.analyses.conftest import mini_project
 
 pytestmark = pytest.mark.slow
 
@@ -19,20 +18,13 @@ pytestmark = pytest.mark.slow
 def workdir(tmp_path_factory):
     """A project folder (params.yaml, data/) holding one finished smoke run on a mini dataset."""
     root = tmp_path_factory.mktemp("pipeline")
-    (root / "data").symlink_to(ROOT / "data")
-    (root / "params.yaml").write_text((ROOT / "params.yaml").read_text())
-    data = write_mini_dataset(root / "mini.json", per_family=1)
-    args = ["--set", f"data.dataset={data}", "--set", "probes.n_bootstrap=50"]
-    old = Path.cwd()
-    os.chdir(root)
-    try:
+    with mini_project(root) as data:
+        args = ["--set", f"data.dataset={data}", "--set", "probes.n_bootstrap=50"]
         nulls = ["--set", "baselines.n_directions=200", "--set", "baselines.n_permutations=200"]
         codes = [main(["extract", *args]), main(["probes", *args]), main(["baselines", *args, *nulls]),
                  main(["collect"])]
         assert codes == [0, 0, 0, 0]
         yield root, args
-    finally:
-        os.chdir(old)
 
 
 def test_smoke_pipeline_fills_results(workdir):
@@ -55,11 +47,12 @@ def test_issue4_tables_are_filled(workdir):
     root, _ = workdir
     with duckdb.connect(str(root / "outputs" / "results.duckdb"), read_only=True) as con:
         count = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in (
-            "probes_confounds", "probes_task_cosine", "probes_transfer", "probes_lofo", "probes_embedding",
-            "baselines_random", "baselines_permutation", "baselines_null_samples")}
+            "probes_confounds", "probes_length_control", "probes_task_cosine", "probes_transfer", "probes_lofo",
+            "probes_embedding", "baselines_random", "baselines_permutation", "baselines_null_samples")}
         random = con.sql("SELECT * FROM baselines_random").df()
     assert count["baselines_random"] == 30 * 2 and count["baselines_permutation"] == 30
     assert count["probes_task_cosine"] == 30 and count["probes_confounds"] == 6
+    assert count["probes_length_control"] == 2  # one row per method, at its chosen layer
     assert all(n > 0 for n in count.values())
     assert ((random.p_value >= 1 / 201) & (random.p_value <= 1)).all()
     figures = root / "outputs" / "figures"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
@@ -13,11 +12,17 @@ import pytest
 import analyses.steering as steering
 from analyses.__main__ import main
 from analyses.harness import stamp
+from analyses.summary import print_summary
 from core.store import read_table, write_tables
-from tests.conftest import ROOT, write_mini_dataset
+from tests.analyses.conftest import mini_project
 
 pytestmark = pytest.mark.slow
 LAYER = 18
+SMALL = ["--set", "steering.alphas=[0, 10]", "--set", "steering.samples=2",
+         "--set", "steering.families=[food_delivery, task_free]", "--set", "steering.batch_rows=6",
+         "--set", "steering.task_free_prompts=1", "--set", "steering.max_new_tokens=6",
+         "--set", "steering.judge_validation_texts=4", "--set", "steering.norm_texts=2",
+         "--set", "steering.n_bootstrap=50", "--set", "steering.min_units=2"]
 
 
 def _fake_probes(root: Path) -> None:
@@ -28,28 +33,19 @@ def _fake_probes(root: Path) -> None:
     write_tables(folder, stamp({
         "probes_directions": pd.DataFrame({"layer": [LAYER], "method": ["mean_diff"], "threshold": [0.0],
                                            "direction": [v.tolist()]}),
-        "probes_selected": pd.DataFrame({"method": ["mean_diff"], "layer": [LAYER], "val_auroc": [1.0]})},
+        "probes_selected": pd.DataFrame({"method": ["mean_diff"], "layer": [LAYER], "select_auroc": [1.0],
+                                         "selected_on": ["validation"], "depth_frac": [0.63], "test_auroc": [1.0],
+                                         "ci_low": [1.0], "ci_high": [1.0], "accuracy": [1.0]})},
         "fakeprobes00", "smollm2-135m"))
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     root = tmp_path_factory.mktemp("steering")
-    (root / "data").symlink_to(ROOT / "data")
-    (root / "params.yaml").write_text((ROOT / "params.yaml").read_text())
-    data = write_mini_dataset(root / "mini.json", per_family=1)
-    _fake_probes(root)
-    args = ["--set", f"data.dataset={data}", "--set", "steering.alphas=[0, 10]", "--set", "steering.samples=2",
-            "--set", "steering.families=[food_delivery, task_free]", "--set", "steering.batch_rows=6",
-            "--set", "steering.task_free_prompts=1", "--set", "steering.max_new_tokens=6",
-            "--set", "steering.judge_validation_texts=4", "--set", "steering.norm_texts=2",
-            "--set", "steering.n_bootstrap=50", "--set", "steering.min_units=2"]
-    old = Path.cwd()
-    os.chdir(root)
-    try:
+    with mini_project(root) as data:
+        _fake_probes(root)
+        args = ["--set", f"data.dataset={data}", *SMALL]
         yield root, args
-    finally:
-        os.chdir(old)
 
 
 def test_killed_sweep_resumes_then_collect_fills_every_table(workdir, monkeypatch):
@@ -89,3 +85,8 @@ def test_killed_sweep_resumes_then_collect_fills_every_table(workdir, monkeypatc
     assert not summary[summary.alpha == 0].success.any()
     assert set(clf.scorer) >= {"classifier", "lexicon", "vader"} and clf.test_auroc.between(0, 1).all()
     assert "steering" in set(runs.phase)
+    monkeypatch.chdir(root)
+    printed: list[str] = []
+    print_summary(printed.append)
+    steering_section = next(block for block in printed if block.startswith("\nSteering"))
+    assert "ALL:task_free" in steering_section and "ALL:task_conflict" in steering_section
