@@ -8,6 +8,10 @@ only, and the test split reports the chosen layer. Also computed, on the same sp
 - leave-one-family-out AUROC at the chosen layer (train on 11 families, test on the 12th);
 - confound baselines: one-feature logistic regressions on text length, lexicon count and
   format-marker count (v0's markdown/length cues);
+- the length control at the chosen layer: test AUROC of the probe score minus its least-squares
+  slope in word count (fit on train; `adjusted_*` with the within-class slope, `residual_*` with
+  the pooled slope, a conservative bound), and on test empathy pairs the share where the empathic text
+  outscores its partner, overall and where it is not the longer of the two;
 - the task probe (mean difference of task-completed vs task-abandoned texts, which the 2x2 design
   matches on empathy), its cosine with the empathy direction per layer against the 95% quantile of
   |cos| between random directions, and each probe's AUROC on the other's labels;
@@ -25,8 +29,9 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from core.config import ProbesConfig
-from core.confounds import features, fit_scores
+from core.confounds import features, fit_scores, pair_wins, residualize
 from core.context import RunContext
+from core.data import Dataset
 from core.extract import open_cache
 from core.figures import plot_auroc_by_layer, plot_embedding
 from core.lexicon import Lexicon
@@ -34,6 +39,7 @@ from core.nulls import random_cosine_quantile
 from core.probes import Probe, fit_probe
 from core.splits import assign_splits
 from core.stats import auroc, bootstrap_auroc
+from core.textchecks import word_count
 from core.transfer import map_direction, procrustes
 
 SPLITS = ("train", "validation", "test")
@@ -110,6 +116,34 @@ def confounds(cfg: ProbesConfig, texts: list, y: np.ndarray, splits: list[str], 
     return pd.DataFrame(rows)
 
 
+def length_control(cfg: ProbesConfig, acts: np.ndarray, ds: Dataset, y: np.ndarray, splits: list[str],
+                   selected: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Is the chosen-layer probe more than a length detector? (see the methods note)"""
+    train, test = _mask(splits, "train"), _mask(splits, "test")
+    length = np.array([word_count(t.text) for t in ds.texts], dtype=np.float64)
+    row_of = {t.text_id: i for i, t in enumerate(ds.texts)}
+    pairs = np.array([(row_of[p.positive.text_id], row_of[p.negative.text_id]) for p in ds.pairs
+                      if p.kind.startswith("empathy")], dtype=int).reshape(-1, 2)
+    pos, neg = pairs[test[pairs[:, 0]] & test[pairs[:, 1]]].T
+    rows = []
+    for method, layer in zip(selected.method, selected.layer, strict=True):
+        score = fit_probe(method, acts[layer][train], y[train], cfg.logistic_c, seed).score(acts[layer])
+        resid = residualize(score[train], length[train], score, length)[test]
+        adjusted = residualize(score[train], length[train], score, length, y[train])[test]
+        lo, hi = bootstrap_auroc(resid, y[test], cfg.n_bootstrap, seed)
+        adj_lo, adj_hi = bootstrap_auroc(adjusted, y[test], cfg.n_bootstrap, seed)
+        wins, n = pair_wins(score[pos], score[neg], np.ones(len(pos), dtype=bool))
+        wins_short, n_short = pair_wins(score[pos], score[neg], length[pos] <= length[neg])
+        rows.append({"method": method, "layer": int(layer), "test_auroc": auroc(score[test], y[test]),
+                     "adjusted_auroc": auroc(adjusted, y[test]), "adjusted_ci_low": adj_lo,
+                     "adjusted_ci_high": adj_hi, "residual_auroc": auroc(resid, y[test]), "residual_ci_low": lo,
+                     "residual_ci_high": hi,
+                     "length_score_corr": float(np.corrcoef(score[test], length[test])[0, 1]),
+                     "pair_wins": wins, "n_pairs": n, "pair_wins_empathic_not_longer": wins_short,
+                     "n_pairs_empathic_not_longer": n_short})
+    return pd.DataFrame(rows)
+
+
 def task_cosine(acts: np.ndarray, texts: list, y: np.ndarray, splits: list[str], layers: list[int]) -> pd.DataFrame:
     """Empathy vs task direction per layer (mean differences on train), with cross-label AUROCs on test."""
     has_task = np.array([t.task in ("completed", "abandoned") for t in texts])
@@ -181,5 +215,6 @@ def run(cfg: ProbesConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
     return {"probes_auroc": table, "probes_selected": selected, "probes_directions": pd.DataFrame(directions),
             "probes_lofo": lofo(cfg, acts, y, families, selected, ctx.seed),
             "probes_confounds": confounds(cfg, ds.texts, y, splits, Lexicon.load(ctx.params.data.lexicon), ctx.seed),
+            "probes_length_control": length_control(cfg, acts, ds, y, splits, selected, ctx.seed),
             "probes_task_cosine": task_cosine(acts, ds.texts, y, splits, layers),
             "probes_transfer": transfer(ctx, acts, y, splits, chosen), "probes_embedding": embedding}
