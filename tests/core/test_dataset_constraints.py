@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 
+import numpy as np
 import pytest
 
 from core.data import load_dataset
 from core.lexicon import Lexicon
+from core.stats import auroc
 from core.textchecks import shares_ngram_other, word_count
 from tests.conftest import ROOT
 
@@ -47,6 +49,19 @@ def test_word_ranges_and_pair_lengths(ds):
     for p in ds.pairs:
         a, b = word_count(p.positive.text), word_count(p.negative.text)
         assert abs(a - b) <= 0.15 * min(a, b), p.pair_id
+
+
+def test_length_does_not_predict_the_class(ds):
+    """v0 flaw 2: within each family the empathic text is the longer one in only about half the pairs."""
+    by_family = defaultdict(list)
+    for p in ds.pairs:
+        if p.kind.startswith("empathy"):
+            by_family[p.family].append(word_count(p.positive.text) - word_count(p.negative.text))
+    for fam, diffs in by_family.items():
+        longer = sum(d > 0 for d in diffs) / len(diffs)
+        assert 0.35 <= longer <= 0.65 and abs(sum(diffs) / len(diffs)) <= 2.0, fam
+    lengths = np.array([word_count(t.text) for t in ds.texts], dtype=float)
+    assert 0.4 <= auroc(lengths, np.array([t.empathic for t in ds.texts])) <= 0.6
 
 
 def test_plain_text_and_lexical_crossing(ds):
