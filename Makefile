@@ -48,8 +48,15 @@ repro: setup
 	  for p in extract probes; do $(PY) -m analyses $$p --profile $(PROFILE) --model $$m || exit $$?; done; done
 	$(PY) -m analyses collect --profile $(PROFILE)
 
+# Each script prints its ratios against a baseline timed in the same run. nulls.py reads the smoke
+# activation cache, so extract runs first (a no-op when the cache is there).
 bench: setup
 	$(PY) bench/extract.py
+	$(PY) bench/generate.py
+	$(PY) -m analyses extract --profile smoke
+	$(PY) bench/nulls.py
+	$(PY) bench/patching.py
+	$(PY) bench/steering.py
 
 image:
 	docker build --build-arg GIT_SHA=$$(git rev-parse HEAD) -t empathy-probes:v1 .
