@@ -33,6 +33,17 @@ SECTIONS: list[Section] = [
      "LEFT JOIN (SELECT p.*, pr.profile FROM baselines_permutation p JOIN runs pr USING (run_id)) p "
      "ON p.model = s.model AND p.method = s.method AND p.layer = s.layer AND p.profile = sr.profile "
      "ORDER BY s.model, sr.profile = 'v0', s.method"),
+    ("One-feature baselines on the test families (a probe should beat each by far):",
+     ("probes_confounds", "runs"),
+     "SELECT r.profile, c.model, c.baseline, round(c.auroc, 3) AS auroc, round(c.ci_low, 3) AS ci_low, "
+     "round(c.ci_high, 3) AS ci_high FROM probes_confounds c JOIN runs r USING (run_id) WHERE c.split = 'test' "
+     "ORDER BY c.model, r.profile = 'v0', c.baseline"),
+    ("Length control at the chosen layer (word count regressed out; pairs where the empathic text is not longer):",
+     ("probes_length_control", "runs"),
+     "SELECT r.profile, l.model, l.method, l.layer, round(l.test_auroc, 3) AS test_auroc, "
+     "round(l.adjusted_auroc, 3) AS within_class, round(l.residual_auroc, 3) AS pooled, "
+     "round(l.pair_wins_empathic_not_longer, 3) AS wins_not_longer, l.n_pairs_empathic_not_longer AS n "
+     "FROM probes_length_control l JOIN runs r USING (run_id) ORDER BY l.model, r.profile = 'v0', l.method"),
     ("Causal verdicts (patching, ablation, mediation; evidence in the causal_verdicts table):",
      ("causal_verdicts",),
      "SELECT model, question, answer FROM causal_verdicts ORDER BY model, question"),
@@ -40,7 +51,7 @@ SECTIONS: list[Section] = [
      ("steering_summary",),
      "SELECT model, layer, family, alpha, round(alpha_rel, 3) AS alpha_rel, round(effect, 3) AS effect, "
      "round(ci_low, 3) AS ci_low, round(ci_high, 3) AS ci_high, success, elbow_alpha, breakdown_alpha "
-     "FROM steering_summary WHERE scorer = 'classifier' AND family LIKE 'ALL:%' "
+     "FROM steering_summary WHERE scorer = 'classifier' AND family LIKE 'ALL:%' AND alpha <> 0 "
      "QUALIFY abs(alpha) = max(abs(alpha)) OVER (PARTITION BY model, layer, family, sign(alpha)) "
      "ORDER BY model, layer, family, alpha"),
     ("Test AUROC by layer (mean-difference probe; v1 profiles):", ("probes_auroc", "runs"),
