@@ -117,8 +117,9 @@ def confounds(cfg: ProbesConfig, texts: list, y: np.ndarray, splits: list[str], 
 
 
 def length_control(cfg: ProbesConfig, acts: np.ndarray, ds: Dataset, y: np.ndarray, splits: list[str],
-                   selected: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Is the chosen-layer probe more than a length detector? (see the methods note)"""
+                   selected: pd.DataFrame, fitted: dict[tuple[int, str], Probe], seed: int) -> pd.DataFrame:
+    """Is the chosen-layer probe (already fitted, keyed by layer and method) more than a length
+    detector? (see the methods note)"""
     train, test = _mask(splits, "train"), _mask(splits, "test")
     length = np.array([word_count(t.text) for t in ds.texts], dtype=np.float64)
     row_of = {t.text_id: i for i, t in enumerate(ds.texts)}
@@ -127,7 +128,7 @@ def length_control(cfg: ProbesConfig, acts: np.ndarray, ds: Dataset, y: np.ndarr
     pos, neg = pairs[test[pairs[:, 0]] & test[pairs[:, 1]]].T
     rows = []
     for method, layer in zip(selected.method, selected.layer, strict=True):
-        score = fit_probe(method, acts[layer][train], y[train], cfg.logistic_c, seed).score(acts[layer])
+        score = fitted[(int(layer), method)].score(acts[layer])
         resid = residualize(score[train], length[train], score, length)[test]
         adjusted = residualize(score[train], length[train], score, length, y[train])[test]
         lo, hi = bootstrap_auroc(resid, y[test], cfg.n_bootstrap, seed)
@@ -200,10 +201,11 @@ def run(cfg: ProbesConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
     y = np.array([t.empathic for t in ds.texts])
     splits = assign_splits(ds.texts, cfg.split)
     layers = list(range(acts.shape[0])) if cfg.layers == "all" else list(cfg.layers)
-    rows, directions = [], []
+    rows, directions, fitted = [], [], {}
     for layer in layers:
         layer_table, probes = layer_rows(cfg, acts, y, splits, layer, ctx.seed)
         rows += layer_table
+        fitted.update({(layer, m): p for m, p in probes.items()})
         directions += [{"layer": layer, "method": m, "threshold": p.threshold, "direction": p.direction.tolist()}
                        for m, p in probes.items()]
     table = pd.DataFrame(rows)
@@ -215,6 +217,6 @@ def run(cfg: ProbesConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
     return {"probes_auroc": table, "probes_selected": selected, "probes_directions": pd.DataFrame(directions),
             "probes_lofo": lofo(cfg, acts, y, families, selected, ctx.seed),
             "probes_confounds": confounds(cfg, ds.texts, y, splits, Lexicon.load(ctx.params.data.lexicon), ctx.seed),
-            "probes_length_control": length_control(cfg, acts, ds, y, splits, selected, ctx.seed),
+            "probes_length_control": length_control(cfg, acts, ds, y, splits, selected, fitted, ctx.seed),
             "probes_task_cosine": task_cosine(acts, ds.texts, y, splits, layers),
             "probes_transfer": transfer(ctx, acts, y, splits, chosen), "probes_embedding": embedding}
