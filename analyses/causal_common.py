@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from core import paths
 from core.causal import BaseRuns
 from core.context import RunContext
 from core.directions import load_directions
@@ -23,7 +22,7 @@ from core.stats import bootstrap_mean
 
 def probes_folder(ctx: RunContext) -> Path:
     """Where the probes phase published this model's tables (same profile as this run)."""
-    return paths.phase_dir("probes", ctx.alias, ctx.params.profile)
+    return ctx.phase_dir("probes")
 
 
 def directions_for(ctx: RunContext, method: str, layers: list[int]) -> dict[int, torch.Tensor]:

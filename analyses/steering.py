@@ -42,7 +42,6 @@ import torch
 from tqdm import tqdm
 
 from analyses.harness import stamp
-from core import paths
 from core.config import SteeringConfig
 from core.context import RunContext
 from core.data import Dataset
@@ -110,7 +109,7 @@ def row_seed(seed: int, prompt_id: str, sample: int) -> int:
 
 
 def steered_layers(cfg: SteeringConfig, ctx: RunContext) -> dict[int, np.ndarray]:
-    folder = paths.phase_dir("probes", ctx.alias)
+    folder = ctx.phase_dir("probes")
     directions = load_directions(folder, cfg.probe_method)
     chosen = selected_layer(folder, cfg.probe_method) if cfg.layers == "selected" else None
     layers = ([] if chosen is None else [chosen]) if cfg.layers == "selected" else list(cfg.layers)

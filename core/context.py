@@ -63,9 +63,14 @@ class RunContext:
     def activations_dir(self) -> Path:
         return paths.activations_dir(self.alias)
 
+    def phase_dir(self, phase: str) -> Path:
+        """Where `phase` publishes this model's tables under this run's profile."""
+        return paths.phase_dir(phase, self.alias, self.params.profile)
+
     def save_figure(self, fig: Any, name: str) -> list[Path]:
-        """Write a matplotlib figure as PNG and PDF under outputs/figures/<phase>/<model>/."""
-        folder = paths.figures_dir() / self.phase / self.alias
+        """Write a matplotlib figure as PNG and PDF under outputs/figures/<phase>/<model>/ (the same
+        folder name as the phase's tables, so a v0 run does not overwrite the smoke figures)."""
+        folder = paths.figures_dir() / self.phase / self.phase_dir(self.phase).name
         folder.mkdir(parents=True, exist_ok=True)
         written = []
         for suffix in ("png", "pdf"):
