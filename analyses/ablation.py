@@ -30,7 +30,7 @@ from core.config import AblationConfig
 from core.context import RunContext
 from core.data import Dataset, Text
 from core.directions import load_directions, resolve_layers, selected_layer
-from core.extract import extract_into, key_fields, open_cache
+from core.extract import cached_activations, extract_into, key_fields
 from core.lexicon import Lexicon
 from core.stats import auroc, auroc_rows, bootstrap_auroc, stratified_resamples
 
@@ -111,11 +111,7 @@ def run(cfg: AblationConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
     ds = ctx.dataset
     lexicon = Lexicon.load(ctx.params.data.lexicon)
     texts = [t for t in ds.texts if t.split in cfg.splits]
-    base = open_cache(ctx.params, ctx.alias, ds, ctx.activations_dir())
-    if not base.complete:
-        raise RuntimeError(f"no complete activation cache at {base.root}; run `extract` first")
-    ctx.extra.update(dataset_hash=ds.sha256, model_revision=base.manifest()["resolved_revision"])
-    original = base.load([t.text_id for t in texts])
+    original = cached_activations(ctx, [t.text_id for t in texts])
     edits = edit_texts(texts, lexicon, cfg, ctx.seed)
     acts = {"original": original, **{v: variant_acts(ctx, texts, edits[v], original,
                                                       _variant_cache(ctx, v, cfg, lexicon)) for v in VARIANTS}}

@@ -16,10 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core import paths
 from core.config import BaselinesConfig
 from core.context import RunContext
-from core.extract import open_cache
+from core.extract import cached_activations
 from core.figures import plot_null
 from core.nulls import permutation_aurocs, random_direction_aurocs, summarise
 from core.splits import assign_splits
@@ -45,11 +44,9 @@ def _layer_tables(cfg: BaselinesConfig, x_train: np.ndarray, y_train: np.ndarray
 def run(cfg: BaselinesConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
     """Both nulls for every layer; null samples and histograms at the chosen layers."""
     ds = ctx.dataset
-    cache = open_cache(ctx.params, ctx.alias, ds, ctx.activations_dir())
-    probes_dir = paths.phase_dir("probes", ctx.alias, ctx.params.profile)
+    probes_dir = ctx.phase_dir("probes")
     directions, selected = read_table(probes_dir, "probes_directions"), read_table(probes_dir, "probes_selected")
-    ctx.extra.update(dataset_hash=ds.sha256, model_revision=cache.manifest()["resolved_revision"])
-    acts = cache.load([t.text_id for t in ds.texts]).astype(np.float64)
+    acts = cached_activations(ctx, [t.text_id for t in ds.texts])  # core.nulls works in float64
     y = np.array([t.empathic for t in ds.texts])
     splits = np.array(assign_splits(ds.texts, ctx.params.probes.split))
     train, test = splits == "train", splits == "test"

@@ -28,11 +28,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from core import paths
+from core.cache import ActivationCache
 from core.config import ProbesConfig
 from core.confounds import features, fit_scores, pair_wins, residualize
 from core.context import RunContext
 from core.data import Dataset
-from core.extract import open_cache
+from core.extract import cached_activations, key_fields
 from core.figures import plot_auroc_by_layer, plot_embedding
 from core.lexicon import Lexicon
 from core.nulls import random_cosine_quantile
@@ -180,8 +182,10 @@ def transfer(ctx: RunContext, acts: np.ndarray, y: np.ndarray, splits: list[str]
              **_transfer_row(acts[layer], acts[t], y, splits)} for t in range(acts.shape[0])]
     ids = [t.text_id for t in ctx.dataset.texts]
     for other in ctx.params.run_models:
-        cache = open_cache(ctx.params, other, ctx.dataset, ctx.activations_dir().parent / other)
-        if other == ctx.alias or not cache.complete:
+        if other == ctx.alias:
+            continue
+        cache = ActivationCache.at(paths.activations_dir(other), key_fields(ctx.params, other, ctx.dataset))
+        if not cache.complete:
             continue
         src = cache.load(ids)
         src_layer = round((layer + 1) / acts.shape[0] * src.shape[0]) - 1  # same relative depth
@@ -193,11 +197,7 @@ def transfer(ctx: RunContext, acts: np.ndarray, y: np.ndarray, splits: list[str]
 def run(cfg: ProbesConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
     """Fit and score probes for every layer from the activation cache (no model is loaded)."""
     ds = ctx.dataset
-    cache = open_cache(ctx.params, ctx.alias, ds, ctx.activations_dir())
-    if not cache.complete:
-        raise RuntimeError(f"no complete activation cache at {cache.root}; run `extract` first")
-    ctx.extra.update(dataset_hash=ds.sha256, model_revision=cache.manifest()["resolved_revision"])
-    acts = cache.load([t.text_id for t in ds.texts])
+    acts = cached_activations(ctx, [t.text_id for t in ds.texts])
     y = np.array([t.empathic for t in ds.texts])
     splits = assign_splits(ds.texts, cfg.split)
     layers = list(range(acts.shape[0])) if cfg.layers == "all" else list(cfg.layers)

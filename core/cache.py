@@ -28,14 +28,19 @@ class ActivationCache:
     root: Path
 
     @classmethod
+    def at(cls, base: Path, fields: dict[str, Any]) -> ActivationCache:
+        """The cache for these key fields, for reading: nothing is created."""
+        return cls(base / cache_key(fields))
+
+    @classmethod
     def open(cls, base: Path, fields: dict[str, Any]) -> ActivationCache:
         """Open (creating) the cache folder for these key fields, recording them in key.json."""
-        root = base / cache_key(fields)
-        root.mkdir(parents=True, exist_ok=True)
-        key_file = root / "key.json"
+        cache = cls.at(base, fields)
+        cache.root.mkdir(parents=True, exist_ok=True)
+        key_file = cache.root / "key.json"
         if not key_file.exists():
             _atomic_write(key_file, json.dumps(fields, indent=1, sort_keys=True).encode())
-        return cls(root)
+        return cache
 
     def parts(self) -> list[Path]:
         return sorted(self.root.glob("part-*.npz"))
