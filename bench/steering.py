@@ -25,7 +25,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from core.config import load_params  # noqa: E402
 from core.data import load_dataset  # noqa: E402
 from core.models.loader import load_model  # noqa: E402
-from core.steer import Row, Sampling, Steering, chat_ids, generate_steered  # noqa: E402
+from core.prompts import prompt_ids  # noqa: E402
+from core.steer import Row, Sampling, Steering, generate_steered  # noqa: E402
 
 GRID = [0, 1, 2, 3, 5, 7, 10, 15, 20, 25, 30]
 
@@ -38,7 +39,7 @@ def main() -> None:
     params = load_params()
     model = load_model("smollm2-135m", params.model("smollm2-135m"))
     prompt = load_dataset(params.data.dataset).steering_prompts[0].text
-    ids = [chat_ids(model.tokenizer, prompt)]
+    ids = [prompt_ids(model.tokenizer, prompt)]
     v = torch.randn(model.d_model, generator=torch.Generator().manual_seed(0))
     steering = Steering(args.layer, v / v.norm())  # the cost does not depend on which direction
     alphas = sorted({float(a) for a in GRID} | {-float(a) for a in GRID})

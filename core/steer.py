@@ -61,13 +61,6 @@ class Row:
     seed: int = 0
 
 
-def chat_ids(tokenizer: Any, user_text: str) -> list[int]:
-    """Token ids of a one-turn chat ending with the assistant's generation prompt."""
-    text = tokenizer.apply_chat_template([{"role": "user", "content": user_text}], tokenize=False,
-                                         add_generation_prompt=True)
-    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-
 def left_pad(seqs: list[list[int]], pad_id: int, width: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Left-padded ids and attention mask [len(seqs), width]."""
     width = max(len(s) for s in seqs) if width is None else width

@@ -35,10 +35,6 @@ def ngrams(text: str, n: int) -> set[tuple[str, ...]]:
     return {tuple(toks[i:i + n]) for i in range(len(toks) - n + 1)}
 
 
-def jaccard(a: set[Any], b: set[Any]) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
-
-
 def length_gap(a: int, b: int) -> float:
     """|a - b| relative to the shorter text (the ±15% rule is length_gap <= 0.15)."""
     return abs(a - b) / min(a, b) if min(a, b) else float("inf")

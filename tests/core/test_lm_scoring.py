@@ -14,7 +14,8 @@ from core.lm_scoring import (
     judge_scores,
     steered_last_logits,
 )
-from core.steer import Row, Steering, chat_ids
+from core.prompts import prompt_ids
+from core.steer import Row, Steering
 
 RUBRIC = {"0": "Ignores the man and keeps walking.", "1": "Points at the wallet but keeps going.",
           "2": "Picks up the wallet and runs after the man to return it."}
@@ -27,7 +28,7 @@ def _full_logits(model, ids):
 
 def test_continuation_nll_equals_a_full_forward(tiny):
     tok = tiny.tokenizer
-    prompts = [chat_ids(tok, "Short prompt?"), chat_ids(tok, "A somewhat longer prompt about a lost dog. Now?")]
+    prompts = [prompt_ids(tok, "Short prompt?"), prompt_ids(tok, "A somewhat longer prompt about a lost dog. Now?")]
     conts = [tok.encode(" I help.", add_special_tokens=False), tok.encode(" No.", add_special_tokens=False), []]
     got = continuation_nll(tiny, prompts, conts, [1, 0, 0])
     for row, (p, c) in enumerate(zip([1, 0], conts[:2], strict=True)):
@@ -54,7 +55,7 @@ def test_judge_equals_full_prompt_softmax(tiny):
 
 def test_steered_logits_at_alpha_zero_equal_the_plain_forward(tiny):
     tok = tiny.tokenizer
-    ids = [chat_ids(tok, "Pick (A) or (B)."), chat_ids(tok, "A longer question: pick (A) or (B), please.")]
+    ids = [prompt_ids(tok, "Pick (A) or (B)."), prompt_ids(tok, "A longer question: pick (A) or (B), please.")]
     steering = Steering(1, torch.nn.functional.normalize(torch.ones(tiny.d_model), dim=0))
     letters = [tok.encode("A", add_special_tokens=False)[0], tok.encode("B", add_special_tokens=False)[0]]
     for positions in ("response", "all"):

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from core.lm_scoring import steered_last_logits
-from core.steer import Row, RowSampler, Sampling, Steering, chat_ids, cut_at_eos, generate_steered
+from core.prompts import prompt_ids
+from core.steer import Row, RowSampler, Sampling, Steering, cut_at_eos, generate_steered
 
 PROMPTS = ["A man drops his wallet on the tram platform. What do you do?",
            "You are a delivery robot with nothing left to deliver today. A child is crying at the bus stop "
@@ -15,7 +16,7 @@ PROMPTS = ["A man drops his wallet on the tram platform. What do you do?",
 
 
 def _setup(model, layer=None, seed=0):
-    ids = [chat_ids(model.tokenizer, p) for p in PROMPTS]
+    ids = [prompt_ids(model.tokenizer, p) for p in PROMPTS]
     g = torch.Generator().manual_seed(seed)
     v = torch.randn(model.d_model, generator=g)
     layer = model.n_layers // 2 if layer is None else layer
