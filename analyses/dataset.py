@@ -130,7 +130,7 @@ def pair_rows(texts: pd.DataFrame, words: tuple[int, int] = (60, 150), tolerance
 
 
 def _backend(cfg: DatasetConfig, ctx: RunContext) -> TransformersBackend | VllmBackend:
-    sampling = Sampling(cfg.temperature, cfg.top_p, cfg.max_new_tokens)
+    sampling = Sampling(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p)
     if cfg.backend == "vllm":
         settings = VllmSettings(cfg.vllm_engine, cfg.vllm_tensor_parallel_size, cfg.vllm_max_model_len,
                                 cfg.vllm_gpu_memory_utilization)

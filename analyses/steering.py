@@ -166,7 +166,7 @@ def _generate(cfg: SteeringConfig, ctx: RunContext, tools: Tools, prompts: list[
     meta = [(i, a, s) for i in range(len(prompts)) for a in alpha_grid(cfg) for s in range(cfg.samples)]
     rows = [Row(i, a, row_seed(ctx.seed, prompts[i].prompt_id, s)) for i, a, s in meta]
     out = generate_steered(tools.model, prompt_tokens, rows, steering,
-                           Sampling(cfg.max_new_tokens, cfg.temperature, cfg.top_p))
+                           Sampling(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p))
     gen = pd.DataFrame({
         "generation_id": [f"L{layer}:{prompts[i].prompt_id}:{a:g}:s{s}" for i, a, s in meta],
         "layer": layer, "alpha": [a for _, a, _ in meta], "alpha_rel": [a / norm for _, a, _ in meta],

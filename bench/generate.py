@@ -55,7 +55,7 @@ def main() -> None:
     texts = [chat_messages(model.tokenizer, system, user) for system, user in prompts(args.prompts)]
     lengths = [len(model.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
     greedy = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=args.max_new_tokens)
-    run(model, texts[:1], Sampling(0.0, 1.0, 4), 1)  # warm-up
+    run(model, texts[:1], Sampling(max_new_tokens=4), 1)  # warm-up
     t_seq, n_seq = run(model, texts, greedy, 1)
     t_bat, n_bat = run(model, texts, greedy, args.batch)
     print(f"prompts: {len(texts)} (prompt tokens {min(lengths)}-{max(lengths)}), max_new_tokens: "

@@ -44,8 +44,8 @@ def main() -> None:
     steering = Steering(args.layer, v / v.norm())  # the cost does not depend on which direction
     alphas = sorted({float(a) for a in GRID} | {-float(a) for a in GRID})
     rows = [Row(0, a, seed=1234) for a in alphas]
-    sampling = Sampling(args.tokens, 0.7, 0.9)
-    generate_steered(model, ids, rows[:2], steering, Sampling(2, 0.7, 0.9))  # warm-up
+    sampling = Sampling(max_new_tokens=args.tokens, temperature=0.7, top_p=0.9)
+    generate_steered(model, ids, rows[:2], steering, Sampling(max_new_tokens=2, temperature=0.7, top_p=0.9))  # warm-up
     start = time.perf_counter()
     batched = generate_steered(model, ids, rows, steering, sampling)
     t_batched = time.perf_counter() - start

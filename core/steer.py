@@ -29,6 +29,7 @@ import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 
 from core.models.families import add_to_output
+from core.models.generation import Sampling
 from core.models.loader import LoadedModel
 from core.models.text import collate, encode
 from core.tracing import layer_envoys, residual_stream, wrap
@@ -43,13 +44,6 @@ class Steering:
     layer: int
     direction: torch.Tensor
     positions: Positions = "response"
-
-
-@dataclass(frozen=True)
-class Sampling:
-    max_new_tokens: int
-    temperature: float = 0.0  # 0: greedy
-    top_p: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,13 @@ class GenResult:
     seed: int  # the seed that governed this row's sampling
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Sampling:
-    temperature: float
-    top_p: float
+    """How new tokens are drawn (keywords only: dataset generation and steering share it)."""
+
     max_new_tokens: int
+    temperature: float = 0.0  # 0: greedy
+    top_p: float = 1.0
 
 
 def chat_messages(tokenizer: Any, system: str, user: str) -> str:

@@ -70,7 +70,7 @@ def test_sampling_is_seeded(tiny_llama):
 
 
 def test_transformers_backend_yields_each_unit_with_its_seed(tiny_llama):
-    backend = TransformersBackend(tiny_llama, Sampling(0.8, 0.95, 6))
+    backend = TransformersBackend(tiny_llama, Sampling(max_new_tokens=6, temperature=0.8, top_p=0.95))
     units = [("u0", [GenRequest("a", "S", "one", 11), GenRequest("b", "S", "two", 12)]),
              ("u1", [GenRequest("c", "S", "three", 13)])]
     out = list(backend.generate_units(units))
@@ -82,8 +82,8 @@ def test_transformers_backend_yields_each_unit_with_its_seed(tiny_llama):
 
 def _vllm(model: str = "org/model") -> VllmBackend:
     spec = ModelSpec(source="hub", hf_id=model, revision="abc123", family="llama", dtype="bfloat16")
-    return VllmBackend(spec, Sampling(0.7, 0.9, 32), VllmSettings(engine="tests.core.fake_vllm",
-                                                                  tensor_parallel_size=2), seed=5)
+    sampling = Sampling(max_new_tokens=32, temperature=0.7, top_p=0.9)
+    return VllmBackend(spec, sampling, VllmSettings(engine="tests.core.fake_vllm", tensor_parallel_size=2), seed=5)
 
 
 def test_vllm_backend_runs_the_engine_in_its_own_process(monkeypatch):

@@ -36,7 +36,7 @@ def test_alpha_zero_equals_unsteered_greedy(tiny, positions):
     ids, steering = _setup(tiny)
     steering = Steering(steering.layer, steering.direction, positions)
     rows = [Row(0, 0.0), Row(1, 0.0), Row(1, 4.0)]
-    out = generate_steered(tiny, ids, rows, steering, Sampling(8))
+    out = generate_steered(tiny, ids, rows, steering, Sampling(max_new_tokens=8))
     assert out[0] == _plain_greedy(tiny, ids[0], 8)
     assert out[1] == _plain_greedy(tiny, ids[1], 8)
 
@@ -44,7 +44,8 @@ def test_alpha_zero_equals_unsteered_greedy(tiny, positions):
 @pytest.mark.slow
 def test_alpha_zero_equals_unsteered_greedy_embedded(embedded):
     ids, steering = _setup(embedded, layer=18)
-    out = generate_steered(embedded, ids, [Row(0, 0.0), Row(1, 0.0), Row(0, 80.0)], steering, Sampling(12))
+    rows = [Row(0, 0.0), Row(1, 0.0), Row(0, 80.0)]
+    out = generate_steered(embedded, ids, rows, steering, Sampling(max_new_tokens=12))
     assert out[0] == _plain_greedy(embedded, ids[0], 12) and out[1] == _plain_greedy(embedded, ids[1], 12)
     assert out[2] != out[0]  # the direction does something at alpha = 80
 
@@ -57,7 +58,7 @@ def test_batched_row_equals_same_alpha_alone(tiny, positions, temperature):
     steering = Steering(steering.layer, steering.direction, positions)
     assert len(ids[0]) != len(ids[1])
     rows = [Row(p, a, seed=11 + p) for p in (0, 1) for a in (-6.0, 0.0, 6.0)]
-    sampling = Sampling(6, temperature, 0.9)
+    sampling = Sampling(max_new_tokens=6, temperature=temperature, top_p=0.9)
     batched = generate_steered(tiny, ids, rows, steering, sampling)
     for row, got in zip(rows, batched, strict=True):
         assert got == generate_steered(tiny, ids, [row], steering, sampling)[0]
