@@ -31,8 +31,9 @@ from dataclasses import dataclass
 import pandas as pd
 from tqdm import tqdm
 
+from analyses.harness import stamp
 from core import paths
-from core.config import DatasetConfig
+from core.config import DatasetConfig, ValidateConfig
 from core.context import RunContext
 from core.data import Dataset, Text, derive_pairs
 from core.data.schema import Instance
@@ -40,6 +41,7 @@ from core.dataset_prompts import SYSTEM, Cell, cells_for, template_id, user_prom
 from core.lexicon import Lexicon
 from core.models.generation import GenRequest, GenResult, Sampling, TransformersBackend, VllmBackend, VllmSettings
 from core.store import done_units, read_table, write_tables
+from core.textchecks import word_count
 
 TEXTS, PAIRS = "dataset_generated", "dataset_generated_pairs"
 
@@ -106,7 +108,7 @@ def _text_rows(ds: Dataset, cfg: DatasetConfig, backend: str, model_id: str, rev
         r = by_id[p.request.request_id]
         rows.append({"text_id": p.request.request_id, "instance_id": p.gid, "source_instance": p.instance.instance_id,
                      "family": p.instance.family, "split": ds.families[p.instance.family].split,
-                     "empathic": p.cell.empathic, "task": p.cell.task, "text": r.text, "words": len(r.text.split()),
+                     "empathic": p.cell.empathic, "task": p.cell.task, "text": r.text, "words": word_count(r.text),
                      "n_tokens": r.n_tokens, "finished": r.finished, "source": f"{model_id}@{revision}",
                      "generator_model": model_id, "generator_revision": revision, "backend": backend,
                      "temperature": cfg.temperature, "top_p": cfg.top_p, "seed": r.seed,
@@ -114,18 +116,19 @@ def _text_rows(ds: Dataset, cfg: DatasetConfig, backend: str, model_id: str, rev
     return pd.DataFrame(rows)
 
 
-def pair_rows(texts: pd.DataFrame, words: tuple[int, int] = (60, 150), tolerance: float = 0.15) -> pd.DataFrame:
-    """The pairs of generated texts, derived from their cells like the authored data's pairs."""
+def pair_rows(texts: pd.DataFrame, rules: ValidateConfig) -> pd.DataFrame:
+    """The pairs of generated texts, derived from their cells like the authored data's pairs, checked
+    against the dataset's length rules (validate's settings)."""
     objs = [Text(r.text_id, r.instance_id, r.family, r.split, bool(r.empathic), r.task, "", r.text, r.source)
             for r in texts.itertuples()]
     rows = []
     for p in derive_pairs(objs):
-        wa, wb = len(p.positive.text.split()), len(p.negative.text.split())
+        wa, wb = word_count(p.positive.text), word_count(p.negative.text)
         rows.append({"pair_id": p.pair_id, "pair_kind": p.kind, "instance_id": p.instance_id, "family": p.family,
                      "split": p.split, "text_id_a": p.positive.text_id, "text_id_b": p.negative.text_id,
                      "words_a": wa, "words_b": wb,
-                     "in_range": all(words[0] <= w <= words[1] for w in (wa, wb)),
-                     "within_tolerance": abs(wa - wb) <= tolerance * min(wa, wb)})
+                     "in_range": all(rules.words_min <= w <= rules.words_max for w in (wa, wb)),
+                     "within_tolerance": abs(wa - wb) <= rules.length_tolerance * min(wa, wb)})
     return pd.DataFrame(rows)
 
 
@@ -136,13 +139,6 @@ def _backend(cfg: DatasetConfig, ctx: RunContext) -> TransformersBackend | VllmB
                                 cfg.vllm_gpu_memory_utilization)
         return VllmBackend(ctx.spec, sampling, settings, ctx.seed)
     return TransformersBackend(ctx.model, sampling)
-
-
-def _stamped(df: pd.DataFrame, ctx: RunContext) -> pd.DataFrame:
-    """Parts written during the run carry run_id and model like the tables the harness stamps."""
-    df.insert(0, "model", ctx.alias)
-    df.insert(0, "run_id", ctx.run_id)
-    return df
 
 
 def run(cfg: DatasetConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
@@ -161,7 +157,8 @@ def run(cfg: DatasetConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
         for uid, results in tqdm(stream, total=len(todo), desc=f"dataset {ctx.alias}", unit="unit", file=sys.stderr):
             texts = _text_rows(ds, cfg, backend.name, backend.model_id, backend.revision, uid, planned[uid], results)
             new_tokens += int(texts.n_tokens.sum())
-            write_tables(ctx.staging, {TEXTS: _stamped(texts, ctx), PAIRS: _stamped(pair_rows(texts), ctx)}, unit=uid)
+            parts = {TEXTS: texts, PAIRS: pair_rows(texts, ctx.params.validate)}
+            write_tables(ctx.staging, stamp(parts, ctx.run_id, ctx.alias), unit=uid)  # parts carry provenance too
     seconds = time.perf_counter() - started
     return {"dataset_summary": summarise(ctx, cfg, len(units), len(done), new_tokens, seconds)}
 
