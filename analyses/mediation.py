@@ -91,7 +91,7 @@ def run(cfg: MediationConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
     engine = Engine(model, cfg.batch_rows)
     rows = []
     for pair in tqdm(pairs.values(), desc="mediation", unit="inst", file=sys.stderr):
-        base = base_runs(engine, pair, sorted(set(layers) | {x - 1 for x in layers if x}))  # L-1: rows skip below L
+        base = base_runs(engine, pair, layers)
         rows += instance_effects(engine, base, layers, dirs, cfg.positions)
     per_instance = pd.DataFrame(rows)
     table = summarise(per_instance, cfg.n_bootstrap, ctx.seed, cfg.min_effect)

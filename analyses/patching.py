@@ -165,7 +165,7 @@ def _patch_all(engine: Engine, pairs: dict, cfg: PatchingConfig, layers: list[in
     attr: list[dict] = []
     gaps: dict[int, list[float]] = {}
     for iid, pair in tqdm(pairs.items(), desc="patching", unit="inst", file=sys.stderr):
-        base = base_runs(engine, pair, sorted(set(layers) | set(attr_layers) | {x - 1 for x in layers if x}))
+        base = base_runs(engine, pair, sorted(set(layers) | set(attr_layers)))
         keys, rows = _rows(base, cfg, layers, dirs)
         lds, _ = order_lds(engine, pair, rows)
         effects += _effect_rows(iid, base, keys, lds, cfg.min_effect)

@@ -79,9 +79,11 @@ def order_lds(engine: Engine, pairs: tuple[ChoicePair, ChoicePair], rows: Sequen
 
 
 def base_runs(engine: Engine, pairs: tuple[ChoicePair, ChoicePair], layers: Sequence[int]) -> BaseRuns:
-    """Clean and corrupt runs of both orders (4 rows, one batch), residuals kept at `layers`."""
+    """Clean and corrupt runs of both orders (4 rows, one batch), residuals kept at `layers` and at the
+    layer below each (a row edited at L starts from the residual at L-1, see _row)."""
     rows = [[Row(p.clean_ids), Row(p.corrupt_ids)] for p in pairs]
-    lds, res = order_lds(engine, pairs, rows, layers)
+    kept = sorted(set(layers) | {layer - 1 for layer in layers if layer})
+    lds, res = order_lds(engine, pairs, rows, kept)
     clean = [{layer: h[0] for layer, h in r.items()} for r in res]
     corrupt = [{layer: h[1] for layer, h in r.items()} for r in res]
     return BaseRuns(pairs, np.array([x[0] for x in lds]), np.array([x[1] for x in lds]), clean, corrupt)
