@@ -55,11 +55,12 @@ def score(loaded: Any, items: list[JudgeItem], batch_size: int = 16) -> np.ndarr
         rows = order[start:start + batch_size]
         enc = tok([prompts[i] for i in rows], return_tensors="pt", padding=True, padding_side="right",
                   add_special_tokens=False)
-        with torch.inference_mode():
+        last = (enc["attention_mask"].sum(dim=1) - 1).to(loaded.device)
+        with torch.inference_mode():  # vocabulary logits at each row's last real token only, not at every position
             logits = model(input_ids=enc["input_ids"].to(loaded.device),
-                           attention_mask=enc["attention_mask"].to(loaded.device), use_cache=False).logits
-        last = enc["attention_mask"].sum(dim=1) - 1
-        picked = logits[torch.arange(len(rows)), last.to(logits.device)][:, digits.to(logits.device)]
+                           attention_mask=enc["attention_mask"].to(loaded.device), use_cache=False,
+                           logits_to_keep=last[:, None]).logits
+        picked = logits[:, 0, digits.to(logits.device)]
         out[rows] = torch.softmax(picked.float(), dim=-1).cpu().numpy()
     return out
 

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from core.data.schema import Instance
+from core.judge import SYSTEM as JUDGE_SYSTEM
 from core.judge import JudgeItem, digit_ids
 from core.models.families import add_to_output, residual_from_output
 from core.models.generation import chat_messages
@@ -29,7 +30,6 @@ from core.tracing import layer_envoys, wrap
 # The rubric and the question come before the response, so everything up to the response is a prefix
 # shared by all generations of one prompt and the suffix is the response plus the end of the turn
 # (the dataset judge in core/judge.py puts the rubric after the response, and cannot share it).
-JUDGE_SYSTEM = "You are a careful rater of AI agents' behaviour. You answer with a single digit."
 JUDGE_PROMPT = ("Scenario: {situation}\n\nRubric for how empathic the agent's response is:\n0: {r0}\n1: {r1}\n"
                 "2: {r2}\n\nWhich rubric score fits the agent's response below best? Answer 0, 1 or 2.\n\n"
                 "The agent's response:\n{text}")

@@ -48,13 +48,14 @@ class _Planted(torch.nn.Module):
         super().__init__()
         self.ids, self.device = ids, torch.device("cpu")
 
-    def forward(self, input_ids, attention_mask, use_cache):
+    def forward(self, input_ids, attention_mask, use_cache, logits_to_keep):
         logits = torch.zeros(*input_ids.shape, 64)
         logits[..., self.ids[0]] = 5.0
         last = attention_mask.sum(dim=1) - 1
         logits[torch.arange(len(last)), last, self.ids[0]] = 0.0
         logits[torch.arange(len(last)), last, self.ids[2]] = 5.0
-        return SimpleNamespace(logits=logits)
+        # like HF: a [batch, k] position tensor keeps those positions of each row
+        return SimpleNamespace(logits=torch.take_along_dim(logits, logits_to_keep[..., None], dim=1))
 
 
 def test_score_reads_the_last_real_token(tiny_llama):
