@@ -1,13 +1,27 @@
-"""A throwaway project folder for the end-to-end phase tests."""
+"""Throwaway project folders for the end-to-end phase tests."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
+from analyses.__main__ import main
 from tests.conftest import ROOT, write_mini_dataset
+
+
+@contextmanager
+def _inside(root: Path) -> Iterator[None]:
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        yield
+    finally:
+        os.chdir(old)
 
 
 @contextmanager
@@ -17,9 +31,25 @@ def mini_project(root: Path) -> Iterator[Path]:
     (root / "data").symlink_to(ROOT / "data")
     (root / "params.yaml").write_text((ROOT / "params.yaml").read_text())
     data = write_mini_dataset(root / "mini.json", per_family=1)
-    old = Path.cwd()
-    os.chdir(root)
-    try:
+    with _inside(root):
         yield data
-    finally:
-        os.chdir(old)
+
+
+@pytest.fixture(scope="session")
+def probed_template(tmp_path_factory) -> Path:
+    """A mini project where extract and probes have run once on the embedded model (the slow start
+    that every end-to-end test shares); tests work on copies of it (see probed_project)."""
+    root = tmp_path_factory.mktemp("probed")
+    with mini_project(root) as data:
+        args = ["--set", f"data.dataset={data}", "--set", "probes.n_bootstrap=50"]
+        assert [main(["extract", *args]), main(["probes", *args])] == [0, 0]
+    return root
+
+
+@contextmanager
+def probed_project(template: Path, root: Path) -> Iterator[Path]:
+    """A copy of the probed template at `root`, worked inside; yields its mini dataset's path (same
+    content, so the copied activation cache is the one its key names)."""
+    shutil.copytree(template, root, symlinks=True, dirs_exist_ok=True)
+    with _inside(root):
+        yield root / "mini.json"

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from analyses.__main__ import main
-from tests.analyses.conftest import mini_project
+from tests.analyses.conftest import probed_project
 
 pytestmark = pytest.mark.slow
 
@@ -19,12 +19,12 @@ SMALL = ["--set", "probes.n_bootstrap=50", "--set", "patching.layers=[28]", "--s
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
+def workdir(probed_template, tmp_path_factory):
     root = tmp_path_factory.mktemp("causal")
-    with mini_project(root) as data:
+    with probed_project(probed_template, root) as data:  # extract and probes already ran there
         args = ["--set", f"data.dataset={data}", *SMALL]
-        phases = ["extract", "probes", "patching", "ablation", "mediation"]
-        assert [main([p, *args]) for p in phases] + [main(["collect"])] == [0] * 6
+        phases = ["patching", "ablation", "mediation"]
+        assert [main([p, *args]) for p in phases] + [main(["collect"])] == [0] * 4
         yield root, args
 
 
