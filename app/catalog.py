@@ -16,6 +16,8 @@ from typing import Any
 
 import duckdb
 
+from core.paths import published_parts
+
 PAGE_SIZE = 100
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
@@ -31,11 +33,9 @@ def _sql_str(text: str) -> str:
 def find_parts(outputs: Path) -> dict[str, dict[str, list[Path]]]:
     """Parquet parts by table, then by phase; skips hidden folders (.staging, .old swaps)."""
     found: dict[str, dict[str, list[Path]]] = defaultdict(lambda: defaultdict(list))
-    for part in sorted(outputs.glob("*/*/*/part-*.parquet")):
-        rel = part.relative_to(outputs).parts
-        if any(p.startswith(".") for p in rel) or not _NAME.match(rel[2]):
-            continue
-        found[rel[2]][rel[0]].append(part.resolve())
+    for phase, _, table, part in published_parts(outputs):
+        if _NAME.match(table):
+            found[table][phase].append(part.resolve())
     return {t: dict(by_phase) for t, by_phase in found.items()}
 
 

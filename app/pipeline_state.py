@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from core.paths import published_parts
+
 # Phases that load a model (forward passes, generation, interventions). They mirror
 # `analyses.PHASES[name].needs_model`, which the app may not import; tests/app checks the two agree.
 MODEL_PHASES = frozenset({"dataset", "validate", "extract", "ablation", "patching", "mediation", "steering"})
@@ -52,26 +54,19 @@ def gpu_badge(phase: str, profile: str) -> str:
     return "GPU" if phase in MODEL_PHASES and profile in GPU_PROFILES else "CPU ok"
 
 
-def finished_models(outputs: Path, phase: str) -> tuple[str, ...]:
-    """Models with at least one published table of `phase` (staging and swap folders ignored)."""
-    root = outputs / phase
-    if not root.is_dir():
-        return ()
-    models = []
-    for model in sorted(root.iterdir()):
-        if model.name.startswith(".") or not model.is_dir():
-            continue
-        parts = (p for p in model.glob("*/part-*.parquet") if not p.parent.name.startswith("."))
-        if next(parts, None) is not None:
-            models.append(model.name)
-    return tuple(models)
+def finished_models(outputs: Path) -> dict[str, tuple[str, ...]]:
+    """Per phase, the models with at least one published table (the parts collect reads)."""
+    found: dict[str, set[str]] = {}
+    for phase, model, _, _ in published_parts(outputs):
+        found.setdefault(phase, set()).add(model)
+    return {phase: tuple(sorted(models)) for phase, models in found.items()}
 
 
 def phase_statuses(root: Path, outputs: Path, profile: str = "smoke") -> list[PhaseStatus]:
     """Every dvc.yaml stage with its state, finished models and GPU badge."""
-    statuses = []
+    statuses, finished = [], finished_models(outputs)
     for name in stage_names(root / "dvc.yaml"):
-        models = finished_models(outputs, name)
+        models = finished.get(name, ())
         state = "done" if models else "not run"
         statuses.append(PhaseStatus(name, state, models, gpu_badge(name, profile)))
     return statuses

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 OUTPUTS = Path("outputs")
@@ -33,6 +34,16 @@ def figures_dir() -> Path:
 
 def database() -> Path:
     return OUTPUTS / "results.duckdb"
+
+
+def published_parts(outputs: Path = OUTPUTS) -> Iterator[tuple[str, str, str, Path]]:
+    """(phase, model, table, part) for every published Parquet part, outputs/<phase>/<model>/<table>/
+    part-*.parquet, in path order; staging and swap folders (names starting with '.') are skipped.
+    collect and the TUI both read exactly these parts."""
+    for part in sorted(outputs.glob("*/*/*/part-*.parquet")):
+        phase, model, table, _ = part.relative_to(outputs).parts
+        if not any(name.startswith(".") for name in (phase, model, table)):
+            yield phase, model, table, part
 
 
 def phase_root(phase: str) -> Path:

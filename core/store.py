@@ -17,6 +17,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from core import paths
+
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
     """Write one Parquet file atomically."""
@@ -58,9 +60,8 @@ def read_table(folder: Path, table: str) -> pd.DataFrame:
 def find_tables(outputs: Path) -> dict[str, list[Path]]:
     """Every table under outputs/<phase>/<model>/<table>/part-*.parquet, by table name."""
     found: dict[str, list[Path]] = defaultdict(list)
-    for part in sorted(outputs.glob("*/*/*/part-*.parquet")):
-        if not any(p.startswith(".") for p in part.relative_to(outputs).parts):
-            found[part.parent.name].append(part)
+    for _, _, table, part in paths.published_parts(outputs):
+        found[table].append(part)
     return dict(found)
 
 
