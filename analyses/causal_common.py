@@ -17,7 +17,7 @@ from core.causal import BaseRuns
 from core.context import RunContext
 from core.directions import load_directions
 from core.errors import InputError
-from core.stats import bootstrap_mean
+from core.stats import mean_ci
 
 
 def probes_folder(ctx: RunContext) -> Path:
@@ -36,24 +36,17 @@ def directions_for(ctx: RunContext, method: str, layers: list[int]) -> dict[int,
     return {layer: torch.from_numpy(found[layer]) for layer in layers}
 
 
-def ci(values: np.ndarray, n_boot: int, seed: int) -> tuple[float, float]:
-    """Bootstrap 95% CI of a mean over the finite values (NaN when fewer than two)."""
-    values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    return bootstrap_mean(values, n_boot, seed) if values.size >= 2 else (float("nan"), float("nan"))
-
-
 def summarise(effects: pd.DataFrame, by: list[str], n_boot: int, seed: int) -> pd.DataFrame:
     """Per group: mean recovered fraction over instances with a defined one and its CI; `pooled`, the
     ratio of mean LD changes over all instances; and the LD change itself (delta, logits) with its CI,
     defined even where the cue's effect is too small for a recovered fraction."""
     rows = []
     for key, g in effects.groupby(by, sort=True):
-        lo, hi = ci(g.recovered.to_numpy(), n_boot, seed)
+        lo, hi = mean_ci(g.recovered.to_numpy(), n_boot, seed)
         gap = g.ld_clean.mean() - g.ld_corrupt.mean()
         pooled = (g.ld_patched.mean() - g.ld_corrupt.mean()) / gap if gap != 0 else np.nan
         delta = g.ld_patched - g.ld_corrupt
-        d_lo, d_hi = ci(delta.to_numpy(), n_boot, seed)
+        d_lo, d_hi = mean_ci(delta.to_numpy(), n_boot, seed)
         rows.append({**dict(zip(by, key, strict=True)), "mean": float(np.nanmean(g.recovered))
                      if g.recovered.notna().any() else np.nan, "ci_low": lo, "ci_high": hi,
                      "n": int(g.recovered.notna().sum()), "pooled": float(pooled), "delta_mean": float(delta.mean()),
@@ -76,12 +69,12 @@ def behaviour_verdict(table: pd.DataFrame, skipped: list[str], n_boot: int, seed
     parts = []
     for condition in ("clean", "corrupt"):
         ld = table[table.condition == condition].logit_diff.to_numpy()
-        lo, hi = ci(ld, n_boot, seed)
+        lo, hi = mean_ci(ld, n_boot, seed)
         parts.append(f"{condition}: empathic preferred in {np.mean(ld > 0):.0%} of {ld.size} instances, "
                      f"mean LD {ld.mean():.3f} [{lo:.3f}, {hi:.3f}]")
     wide = table.pivot(index="instance_id", columns="condition", values="logit_diff")
     te = (wide.clean - wide.corrupt).to_numpy()
-    lo, hi = ci(te, n_boot, seed)
+    lo, hi = mean_ci(te, n_boot, seed)
     parts.append(f"cue effect (clean - corrupt) {te.mean():.3f} [{lo:.3f}, {hi:.3f}]")
     if skipped:
         parts.append(f"{len(skipped)} instances skipped (cue and neutral not token-aligned)")

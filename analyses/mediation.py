@@ -24,12 +24,13 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from analyses.causal_common import ci, directions_for
+from analyses.causal_common import directions_for
 from core.causal import BaseRuns, Engine, base_runs, order_lds, set_projection
 from core.config import MediationConfig
 from core.context import RunContext
 from core.directions import resolve_layers
 from core.prompts import ChoicePair, aligned_instances, sample_instances
+from core.stats import mean_ci
 
 
 def mediator_positions(pair: ChoicePair, where: str) -> list[int]:
@@ -58,7 +59,7 @@ def summarise(effects: pd.DataFrame, n_boot: int, seed: int, min_effect: float) 
         row: dict[str, float | int] = {"layer": int(layer)}
         for name in ("te", "nie", "nde"):
             row[name] = float(g[name].mean())
-            row[f"{name}_ci_low"], row[f"{name}_ci_high"] = ci(g[name].to_numpy(), n_boot, seed)
+            row[f"{name}_ci_low"], row[f"{name}_ci_high"] = mean_ci(g[name].to_numpy(), n_boot, seed)
         row["prop_mediated"] = row["nie"] / row["te"] if abs(row["te"]) >= min_effect else float("nan")
         row["interaction"] = row["te"] - row["nie"] - row["nde"]
         row["n"] = len(g)

@@ -31,7 +31,7 @@ import torch
 from scipy.stats import spearmanr
 from tqdm import tqdm
 
-from analyses.causal_common import behaviour_rows, behaviour_verdict, ci, directions_for, summarise
+from analyses.causal_common import behaviour_rows, behaviour_verdict, directions_for, summarise
 from core.causal import (
     BaseRuns,
     Engine,
@@ -47,6 +47,7 @@ from core.config import PatchingConfig
 from core.context import RunContext
 from core.directions import resolve_layers
 from core.prompts import ChoicePair, aligned_instances, sample_instances
+from core.stats import mean_ci
 
 SPAN = "span"
 
@@ -215,7 +216,7 @@ def _direction_verdict(summary: pd.DataFrame, effects: pd.DataFrame, n_boot: int
     does not move the patched instances' behaviour."""
     first = effects.groupby("instance_id")[["ld_clean", "ld_corrupt"]].first()
     te = (first.ld_clean - first.ld_corrupt).to_numpy()
-    te_lo, te_hi = ci(te, n_boot, seed)
+    te_lo, te_hi = mean_ci(te, n_boot, seed)
     te_text = f"cue effect on the patched instances {te.mean():+.3f} [{te_lo:+.3f}, {te_hi:+.3f}] logits; "
     span = summary[summary.position == SPAN].set_index(["layer", "kind"])
     fraction = bool(span.n.gt(1).any())

@@ -47,6 +47,13 @@ def bootstrap_auroc(scores: np.ndarray, labels: np.ndarray, n: int, seed: int,
     return float(lo), float(hi)
 
 
+def mean_ci(values: np.ndarray, n_boot: int, seed: int, min_n: int = 2) -> tuple[float, float]:
+    """Bootstrap 95% CI of the mean over the finite values (NaN, NaN when fewer than `min_n`)."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    return bootstrap_mean(values, n_boot, seed) if values.size >= min_n else (float("nan"), float("nan"))
+
+
 def bootstrap_mean(values: np.ndarray, n: int, seed: int, level: float = 0.95) -> tuple[float, float]:
     """Percentile CI of a mean over items."""
     values = np.asarray(values, dtype=np.float64)

@@ -17,7 +17,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
-from core.stats import bootstrap_mean
+from core.stats import mean_ci
 
 
 def success(alpha: float, ci_low: float, ci_high: float) -> bool:
@@ -40,9 +40,7 @@ def effects(values: pd.DataFrame, unit_cols: list[str], n_boot: int, seed: int, 
     rows = []
     for alpha, diffs in sorted(paired_diffs(values, unit_cols).items()):
         diffs = diffs[np.isfinite(diffs)]
-        lo = hi = float("nan")
-        if diffs.size >= min_units:
-            lo, hi = bootstrap_mean(diffs, n_boot, seed)
+        lo, hi = mean_ci(diffs, n_boot, seed, min_units)
         effect = float(diffs.mean()) if diffs.size else float("nan")
         rows.append({"alpha": alpha, "effect": effect, "ci_low": lo, "ci_high": hi, "n_units": int(diffs.size),
                      "success": success(alpha, lo, hi)})
