@@ -4,7 +4,7 @@
   python -m analyses validate-data PATH [--scenarios FILE]
   python -m analyses PHASE [--profile smoke|v0|paper] [--model ALIAS] [--set key=value ...]
   python -m analyses summary
-  python -m analyses dataset [promote] ...; python -m analyses review sample|import ...  (analyses/commands.py)
+  python -m analyses dataset [promote] ...; python -m analyses review sample|import ...  (analyses/cli.py)
 
 Exit codes: 0 ok, 2 bad input (file:line: field message, nothing written), 1 any other failure.
 """
@@ -16,7 +16,7 @@ import os
 import sys
 import traceback
 
-from analyses import PHASES, commands
+from analyses import PHASES, cli
 from core.errors import InputError
 
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -37,8 +37,8 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
         sp.add_argument("--params", default="params.yaml")
         if name == "dataset":
-            commands.add_dataset_arguments(sp)
-    commands.add_review_parser(sub)
+            cli.add_dataset_arguments(sp)
+    cli.add_review_parser(sub)
     return p
 
 
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             from analyses.summary import print_summary
 
             print_summary()
-        elif not commands.dispatch(args):
+        elif not cli.dispatch(args):
             _run(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -16,13 +16,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.activations import cached_activations
 from core.config import BaselinesConfig
 from core.context import RunContext
-from core.extract import cached_activations
+from core.data.splits import assign_splits
 from core.figures import plot_null
-from core.nulls import permutation_aurocs, random_direction_aurocs, summarise
-from core.splits import assign_splits
-from core.stats import auroc
+from core.stats.estimates import auroc
+from core.stats.nulls import permutation_aurocs, random_direction_aurocs, summarise
 from core.store import read_table
 
 
@@ -46,7 +46,7 @@ def run(cfg: BaselinesConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
     ds = ctx.dataset
     probes_dir = ctx.phase_dir("probes")
     directions, selected = read_table(probes_dir, "probes_directions"), read_table(probes_dir, "probes_selected")
-    acts = cached_activations(ctx, [t.text_id for t in ds.texts])  # core.nulls works in float64
+    acts = cached_activations(ctx, [t.text_id for t in ds.texts])  # core.stats.nulls works in float64
     y = np.array([t.empathic for t in ds.texts])
     splits = np.array(assign_splits(ds.texts, ctx.params.probes.split))
     train, test = splits == "train", splits == "test"

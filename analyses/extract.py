@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from core.activations import extract_into, key_fields, open_cache
 from core.config import ExtractConfig
 from core.context import RunContext
-from core.extract import extract_into, key_fields, open_cache
 
 
 def run(cfg: ExtractConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:

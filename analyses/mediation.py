@@ -24,13 +24,13 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from analyses.causal_common import directions_for
-from core.causal import BaseRuns, Engine, base_runs, order_lds, set_projection
+from analyses.causal.common import directions_for
+from analyses.causal.runs import BaseRuns, Engine, base_runs, order_lds, set_projection
 from core.config import MediationConfig
 from core.context import RunContext
-from core.directions import resolve_layers
-from core.prompts import ChoicePair, aligned_instances, sample_instances
-from core.stats import mean_ci
+from core.data.prompts import ChoicePair, aligned_instances, sample_instances
+from core.stats.directions import resolve_layers
+from core.stats.estimates import mean_ci
 
 
 def mediator_positions(pair: ChoicePair, where: str) -> list[int]:

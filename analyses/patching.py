@@ -31,8 +31,8 @@ import torch
 from scipy.stats import spearmanr
 from tqdm import tqdm
 
-from analyses.causal_common import behaviour_rows, behaviour_verdict, directions_for, summarise
-from core.causal import (
+from analyses.causal.common import behaviour_rows, behaviour_verdict, directions_for, summarise
+from analyses.causal.runs import (
     BaseRuns,
     Engine,
     attribution,
@@ -45,9 +45,9 @@ from core.causal import (
 )
 from core.config import PatchingConfig
 from core.context import RunContext
-from core.directions import resolve_layers
-from core.prompts import ChoicePair, aligned_instances, sample_instances
-from core.stats import mean_ci
+from core.data.prompts import ChoicePair, aligned_instances, sample_instances
+from core.stats.directions import resolve_layers
+from core.stats.estimates import mean_ci
 
 SPAN = "span"
 

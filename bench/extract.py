@@ -22,10 +22,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from core.activations import encode_texts, extract_into  # noqa: E402
 from core.cache import ActivationCache  # noqa: E402
 from core.config import load_params  # noqa: E402
 from core.data import load_dataset  # noqa: E402
-from core.extract import encode_texts, extract_into  # noqa: E402
 from core.models.loader import load_model  # noqa: E402
 from core.models.text import collate, length_buckets  # noqa: E402
 

@@ -23,7 +23,7 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 from analyses.dataset import plan  # noqa: E402
 from core.config import load_params  # noqa: E402
 from core.data import load_dataset  # noqa: E402
-from core.lexicon import Lexicon  # noqa: E402
+from core.data.lexicon import Lexicon  # noqa: E402
 from core.models.generation import Sampling, chat_messages, generate_batch  # noqa: E402
 from core.models.loader import load_model  # noqa: E402
 

@@ -17,10 +17,10 @@ from sklearn.metrics import roc_auc_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import paths  # noqa: E402
+from core.activations import open_cache  # noqa: E402
 from core.config import load_params  # noqa: E402
 from core.data import load_dataset  # noqa: E402
-from core.extract import open_cache  # noqa: E402
-from core.nulls import random_direction_aurocs, random_directions  # noqa: E402
+from core.stats.nulls import random_direction_aurocs, random_directions  # noqa: E402
 
 N = 1000
 

@@ -28,13 +28,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from analyses.causal.runs import Engine, attribution, base_runs, interchange, order_lds  # noqa: E402
 from analyses.patching import sites  # noqa: E402
-from core.causal import Engine, attribution, base_runs, interchange, order_lds  # noqa: E402
 from core.config import load_params  # noqa: E402
 from core.data import load_dataset  # noqa: E402
-from core.directions import resolve_layers  # noqa: E402
+from core.data.prompts import aligned_instances, sample_instances  # noqa: E402
 from core.models.loader import load_model  # noqa: E402
-from core.prompts import aligned_instances, sample_instances  # noqa: E402
+from core.stats.directions import resolve_layers  # noqa: E402
 
 
 def sweep_rows(base, cfg, layers):

@@ -1,6 +1,6 @@
 """Benchmark: a steering alpha sweep as rows of ONE generate call against one generate call per alpha.
 
-Both arms run the same code (core/steer.generate_steered: nnsight, KV cache, shared prompt prefix,
+Both arms run the same code (core/models/steer.generate_steered: nnsight, KV cache, shared prompt prefix,
 seeded per-row sampling) on the embedded model, for one task-free steering prompt of the dataset, the
 plan's alpha grid and its negatives (21 values by default), the same seeds and the same token budget
 (`--tokens` new tokens at most per row). Because sampling is seeded per row, both arms must produce
@@ -24,9 +24,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from core.config import load_params  # noqa: E402
 from core.data import load_dataset  # noqa: E402
+from core.data.prompts import prompt_ids  # noqa: E402
 from core.models.loader import load_model  # noqa: E402
-from core.prompts import prompt_ids  # noqa: E402
-from core.steer import Row, Sampling, Steering, generate_steered  # noqa: E402
+from core.models.steer import Row, Sampling, Steering, generate_steered  # noqa: E402
 
 GRID = [0, 1, 2, 3, 5, 7, 10, 15, 20, 25, 30]
 

@@ -19,7 +19,8 @@ def _dvc() -> dict:
 def test_phase_names_agree_everywhere():
     stages = set(_dvc()["stages"])
     sections = set(yaml.safe_load((ROOT / "params.yaml").read_text())) & set(Params.model_fields)
-    modules = {p.stem for p in (ROOT / "analyses").glob("*.py")}
+    analyses = ROOT / "analyses"
+    modules = {p.stem for p in analyses.glob("*.py")} | {p.parent.name for p in analyses.glob("*/__init__.py")}
     assert stages == set(PHASES)
     assert set(PHASES) <= sections
     assert set(PHASES) <= modules

@@ -10,11 +10,11 @@ import pytest
 import torch
 from torch import nn
 
+from analyses.causal.runs import Engine, base_runs
 from analyses.mediation import instance_effects, mediator_positions, summarise
-from core.causal import Engine, base_runs
 from core.config import ModelSpec
+from core.data.prompts import ChoicePair
 from core.models.loader import LoadedModel
-from core.prompts import ChoicePair
 
 D, VOCAB, LAYERS = 16, 32, 3
 

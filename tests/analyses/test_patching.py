@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analyses.causal_common import summarise
+from analyses.causal.common import summarise
+from analyses.causal.runs import recovered
 from analyses.patching import SPAN, attribution_table, sites
-from core.causal import recovered
-from core.prompts import ChoicePair
+from core.data.prompts import ChoicePair
 
 
 def _pair(length: int = 20, span: tuple[int, int] = (8, 12)) -> ChoicePair:

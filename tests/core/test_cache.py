@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import core.extract as extract_mod
+import core.activations as extract_mod
 from core.cache import ActivationCache
 from core.config import ExtractConfig
 from core.data import load_dataset

@@ -1,0 +1,1 @@
+"""Shared by the causal phases (patching, mediation, ablation): base runs, behaviour, verdicts."""

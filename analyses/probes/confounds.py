@@ -1,0 +1,59 @@
+"""Surface-feature baselines and the length control: how far does one trivial cue get, and does the
+probe say anything the cue does not?
+
+Each baseline is a logistic regression on a single text feature, fit on the TRAIN split and scored
+on the others, reported beside the probe's AUROC (v0 flaw 2: class-correlated length and markdown).
+The length control removes from the probe's scores what a straight line in word count predicts
+(fit on TRAIN, pooled or within class) and asks, on matched pairs, whether the empathic text still wins when it is the
+shorter one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from core.data.lexicon import Lexicon
+from core.data.textchecks import format_markers, word_count
+
+
+def features(lexicon: Lexicon) -> dict[str, Callable[[str], float]]:
+    """The one-feature baselines, by name."""
+    return {"length_words": lambda t: float(word_count(t)),
+            "lexicon_count": lambda t: float(lexicon.count(t)),
+            "format_markers": lambda t: float(format_markers(t))}
+
+
+def fit_scores(train_x: np.ndarray, train_y: np.ndarray, other_x: np.ndarray) -> np.ndarray:
+    """Decision scores of a one-feature logistic regression fit on train (constant if the feature is)."""
+    if np.ptp(train_x) == 0:
+        return np.zeros(len(other_x))  # nothing to learn: chance by construction
+    mu, sd = train_x.mean(), train_x.std()
+    clf = LogisticRegression().fit(((train_x - mu) / sd)[:, None], train_y.astype(int))
+    return clf.decision_function(((other_x - mu) / sd)[:, None])
+
+
+def residualize(train_scores: np.ndarray, train_length: np.ndarray, scores: np.ndarray, length: np.ndarray,
+                train_labels: np.ndarray | None = None) -> np.ndarray:
+    """`scores` minus b * length, b the least-squares slope of score on length fitted on train.
+
+    Without labels, b is the pooled slope: any class signal that length also carries is removed too
+    (a conservative bound). With labels, a class term joins the fit, so b is the within-class slope
+    (the usual covariate adjustment: only the score's dependence on length at fixed class is removed).
+    """
+    columns = [np.ones(len(train_length)), train_length.astype(np.float64)]
+    if train_labels is not None:
+        columns.append(train_labels.astype(np.float64))
+    coef, *_ = np.linalg.lstsq(np.column_stack(columns), train_scores.astype(np.float64), rcond=None)
+    return scores - coef[1] * length
+
+
+def pair_wins(pos_scores: np.ndarray, neg_scores: np.ndarray, keep: Sequence[bool] | np.ndarray) -> tuple[float, int]:
+    """Share of kept pairs whose positive text outscores its negative (ties count half), and their count."""
+    keep = np.asarray(keep, dtype=bool)
+    if not keep.any():
+        return float("nan"), 0
+    diff = pos_scores[keep] - neg_scores[keep]
+    return float(((diff > 0) + 0.5 * (diff == 0)).mean()), int(keep.sum())

@@ -1,0 +1,89 @@
+"""Extraction: pooled residuals of every layer for every text, one forward pass per batch.
+
+Texts are tokenized once, sorted by length and cut into batches of at most `batch_tokens` padded
+tokens (length bucketing keeps padding waste small); each batch is one nnsight trace that pools
+all layers in place. Parts are flushed to the cache as they finish, so a killed run resumes.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from tqdm import tqdm
+
+from core.cache import ActivationCache
+from core.config import ExtractConfig, Params
+from core.data import Dataset, Text
+from core.models.loader import LoadedModel, revision_key
+from core.models.text import Encoded, collate, encode, length_buckets
+from core.models.tracing import pooled_residuals
+
+if TYPE_CHECKING:
+    from core.context import RunContext
+
+
+@dataclass
+class ExtractStats:
+    n_texts: int
+    n_new: int
+    tokens: int
+    seconds: float
+
+
+def key_fields(params: Params, alias: str, dataset: Dataset) -> dict[str, object]:
+    """What identifies a cache: model, revision, pooling, template, truncation and dataset hash."""
+    spec, cfg = params.model(alias), params.extract
+    return {"model": alias, "hf_id": spec.hf_id, "revision": revision_key(spec), "dtype": spec.dtype,
+            "pooling": cfg.pooling, "chat_template": cfg.chat_template, "max_length": cfg.max_length,
+            "dataset_sha256": dataset.sha256}
+
+
+def open_cache(params: Params, alias: str, dataset: Dataset, base: object) -> ActivationCache:
+    from pathlib import Path
+
+    return ActivationCache.open(Path(str(base)), key_fields(params, alias, dataset))
+
+
+def cached_activations(ctx: RunContext, text_ids: list[str]) -> np.ndarray:
+    """Extract's finished activations [layers, texts, d] of the run's model for these texts; the
+    cache's dataset hash and resolved revision become the run's provenance. Nothing is created:
+    raises when extract has not completed for this cache key."""
+    cache = ActivationCache.at(ctx.activations_dir(), key_fields(ctx.params, ctx.alias, ctx.dataset))
+    if not cache.complete:
+        raise RuntimeError(f"no complete activation cache at {cache.root}; run `extract` first")
+    ctx.extra.update(dataset_hash=ctx.dataset.sha256, model_revision=cache.manifest()["resolved_revision"])
+    return cache.load(text_ids)
+
+
+def encode_texts(model: LoadedModel, texts: list[Text], cfg: ExtractConfig) -> list[Encoded]:
+    return [encode(model.tokenizer, t.prompt, t.text, cfg.pooling, cfg.chat_template, cfg.max_length)
+            for t in texts]
+
+
+def extract_into(cache: ActivationCache, model: LoadedModel, texts: list[Text], cfg: ExtractConfig,
+                 flush_every: int = 64) -> ExtractStats:
+    """Fill the cache with every text it lacks; returns what was done."""
+    done = cache.done_ids()
+    todo = [t for t in texts if t.text_id not in done]
+    start, tokens = time.perf_counter(), 0
+    encoded = encode_texts(model, todo, cfg)
+    layers = list(range(model.n_layers))
+    pending_ids: list[str] = []
+    pending: list[np.ndarray] = []
+    batches = length_buckets([len(e.ids) for e in encoded], cfg.batch_tokens)
+    for batch in tqdm(batches, desc=f"extract {model.alias}", unit="batch", file=sys.stderr,
+                      disable=not todo):
+        ids, mask, weights = collate([encoded[i] for i in batch], model.tokenizer.pad_token_id)
+        pending.append(pooled_residuals(model, ids, mask, weights, layers).numpy())
+        pending_ids += [todo[i].text_id for i in batch]
+        tokens += int(mask.sum())
+        if len(pending_ids) >= flush_every:
+            cache.write_part(pending_ids, np.concatenate(pending, axis=1), cfg.cache_dtype)
+            pending_ids, pending = [], []
+    if pending_ids:
+        cache.write_part(pending_ids, np.concatenate(pending, axis=1), cfg.cache_dtype)
+    return ExtractStats(len(texts), len(todo), tokens, time.perf_counter() - start)

@@ -1,0 +1,1 @@
+"""Raters of text: the rubric judge, sentence embeddings."""

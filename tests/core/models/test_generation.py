@@ -1,0 +1,123 @@
+"""Generation backends: transformers (tiny model: padding, seeding, chat template) and vLLM (fake engine
+in a real subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from core.config import ModelSpec
+from core.models.generation import (
+    GenRequest,
+    Sampling,
+    TransformersBackend,
+    VllmBackend,
+    VllmSettings,
+    chat_messages,
+    generate_batch,
+)
+
+ROOT = Path(__file__).resolve().parents[3]
+PROMPTS = ["Say something about rain.", "Describe a long walk through a quiet city at night, step by step.",
+           "Hi."]
+
+
+@pytest.fixture(scope="module")
+def tiny_llama():
+    from core.models.loader import load_model
+
+    return load_model("tiny-llama", ModelSpec(source="tiny", hf_id="tiny-llama", family="llama"))
+
+
+def _rendered(model):
+    return [chat_messages(model.tokenizer, "Be brief.", p) for p in PROMPTS]
+
+
+def test_chat_template_is_applied(tiny_llama):
+    text = chat_messages(tiny_llama.tokenizer, "SYS", "USER")
+    assert text.index("SYS") < text.index("USER") and text.endswith("<|im_start|>assistant\n")
+
+
+def test_system_role_folds_into_user_when_template_rejects_it():
+    class NoSystem:
+        def apply_chat_template(self, messages, tokenize, add_generation_prompt):
+            if any(m["role"] == "system" for m in messages):
+                raise ValueError("System role not supported")
+            return "|".join(m["content"] for m in messages)
+
+    assert chat_messages(NoSystem(), "SYS", "USER") == "SYS\n\nUSER"
+
+
+def test_left_padded_batch_equals_one_prompt_at_a_time(tiny_llama):
+    greedy = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=12)
+    prompts = _rendered(tiny_llama)
+    batched = generate_batch(tiny_llama.hf, tiny_llama.tokenizer, prompts, greedy, seed=0)
+    single = [generate_batch(tiny_llama.hf, tiny_llama.tokenizer, [p], greedy, seed=0)[0] for p in prompts]
+    assert batched == single
+
+
+def test_sampling_is_seeded(tiny_llama):
+    s = Sampling(temperature=1.0, top_p=1.0, max_new_tokens=16)
+    prompts = _rendered(tiny_llama)
+    a = generate_batch(tiny_llama.hf, tiny_llama.tokenizer, prompts, s, seed=7)
+    b = generate_batch(tiny_llama.hf, tiny_llama.tokenizer, prompts, s, seed=7)
+    c = generate_batch(tiny_llama.hf, tiny_llama.tokenizer, prompts, s, seed=8)
+    assert a == b and a != c
+    assert all(0 < n <= 16 for _, n, _ in a)
+
+
+def test_transformers_backend_yields_each_unit_with_its_seed(tiny_llama):
+    backend = TransformersBackend(tiny_llama, Sampling(max_new_tokens=6, temperature=0.8, top_p=0.95))
+    units = [("u0", [GenRequest("a", "S", "one", 11), GenRequest("b", "S", "two", 12)]),
+             ("u1", [GenRequest("c", "S", "three", 13)])]
+    out = list(backend.generate_units(units))
+    assert [u for u, _ in out] == ["u0", "u1"]
+    assert [[r.request_id for r in rs] for _, rs in out] == [["a", "b"], ["c"]]
+    assert [r.seed for r in out[0][1]] == [11, 11] and out[1][1][0].seed == 13  # one RNG per batch
+    assert backend.revision == "random-init"
+
+
+def _vllm(model: str = "org/model") -> VllmBackend:
+    spec = ModelSpec(source="hub", hf_id=model, revision="abc123", family="llama", dtype="bfloat16")
+    sampling = Sampling(max_new_tokens=32, temperature=0.7, top_p=0.9)
+    settings = VllmSettings(engine="tests.core.models.fake_vllm", tensor_parallel_size=2)
+    return VllmBackend(spec, sampling, settings, seed=5)
+
+
+def test_vllm_backend_runs_the_engine_in_its_own_process(monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    units = [("u0", [GenRequest("a", "SYS", "first", 101), GenRequest("b", "SYS", "second", 102)]),
+             ("u1", [GenRequest("c", "SYS", "third", 103)])]
+    out = list(_vllm().generate_units(units))
+    assert [u for u, _ in out] == ["u0", "u1"]
+    seen = [json.loads(r.text) for _, rs in out for r in rs]
+    assert {s["pid"] for s in seen} != {os.getpid()} and len({s["pid"] for s in seen}) == 1
+    assert seen[0]["prompt"] == "<chat><system>SYS<user>first<assistant>"  # chat template, in the worker
+    assert [s["seed"] for s in seen] == [101, 102, 103]  # a seed per request
+    assert seen[0]["max_tokens"] == 32
+    engine = seen[0]["engine"]
+    assert engine["model"] == "org/model" and engine["revision"] == "abc123" and engine["seed"] == 5
+    assert engine["tensor_parallel_size"] == 2 and engine["dtype"] == "bfloat16"
+    first = out[0][1][0]
+    assert first.finished and first.n_tokens == 7 and first.seed == 101
+
+
+def test_vllm_worker_failure_is_an_error(monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    with pytest.raises(RuntimeError, match="exit code"):
+        list(_vllm("boom").generate_units([("u0", [GenRequest("a", "S", "x", 1)])]))
+
+
+def test_only_the_worker_imports_vllm():
+    offenders = []
+    for folder in ("core", "analyses", "app"):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text()
+            if "import vllm" in text or "from vllm" in text or "import_module(\"vllm\")" in text:
+                offenders.append(path.relative_to(ROOT))
+    assert offenders == []
+    worker = (ROOT / "core" / "models" / "vllm_worker.py").read_text()
+    assert "importlib.import_module(job[\"engine\"])" in worker

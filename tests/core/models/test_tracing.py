@@ -1,0 +1,65 @@
+"""Oracles for the residual stream we capture (DESIGN §7)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from core.models.families import FAMILIES, get_path
+from core.models.text import collate, encode
+from core.models.tracing import pooled_residuals, residual_stream
+
+TEXTS = ["I stop and ask whether she is all right before I carry on.", "Done. Next delivery."]
+
+
+def _batch(model, texts=TEXTS):
+    items = [encode(model.tokenizer, "What do you do?", t, "response_mean", True, 256) for t in texts]
+    return items, collate(items, model.tokenizer.pad_token_id)
+
+
+def _hf_hidden(model, ids, mask):
+    with torch.inference_mode():
+        return model.hf(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+
+
+def _check_oracle(model):
+    _, (ids, mask, _) = _batch(model)
+    layers = list(range(model.n_layers))
+    ours = residual_stream(model, ids, mask, layers)
+    ref = _hf_hidden(model, ids, mask)
+    for layer in layers[:-1]:  # layer L is HF hidden_states[L+1]
+        torch.testing.assert_close(ours[layer], ref[layer + 1], rtol=1e-5, atol=1e-4)
+    # HF stores the last entry after the final norm; ours is the raw block output
+    norm = get_path(model.hf, FAMILIES[model.spec.family].final_norm_path)
+    with torch.inference_mode():
+        torch.testing.assert_close(norm(ours[-1]), ref[-1], rtol=1e-5, atol=1e-4)
+
+
+def test_residual_matches_hf_hidden_states_tiny(tiny):
+    _check_oracle(tiny)
+
+
+@pytest.mark.slow
+def test_residual_matches_hf_hidden_states_embedded(embedded):
+    _check_oracle(embedded)
+
+
+def test_pooled_equals_weighted_mean_of_residuals(tiny):
+    items, (ids, mask, weights) = _batch(tiny)
+    layers = [0, tiny.n_layers - 1]
+    pooled = pooled_residuals(tiny, ids, mask, weights, layers)
+    full = residual_stream(tiny, ids, mask, layers)
+    for k in range(len(layers)):
+        for row, item in enumerate(items):
+            keep = torch.tensor(item.weights) > 0
+            expected = full[k][row, : len(item.ids)][keep].mean(dim=0)
+            torch.testing.assert_close(pooled[k, row], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_right_padding_leaves_each_text_unchanged(tiny):
+    items, (ids, mask, weights) = _batch(tiny)
+    batched = pooled_residuals(tiny, ids, mask, weights, [1])
+    for row, item in enumerate(items):
+        i, m, w = collate([item], tiny.tokenizer.pad_token_id)
+        alone = pooled_residuals(tiny, i, m, w, [1])
+        torch.testing.assert_close(batched[0, row], alone[0, 0], rtol=1e-4, atol=1e-4)
