@@ -7,6 +7,7 @@ remembers where each array element starts; schema errors can then point at the r
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,13 @@ Located = tuple[int, Any]  # (1-based line, decoded value)
 
 
 def read_text(path: Path) -> str:
-    """The file's text; non-UTF-8 bytes are an InputError at the line where they occur."""
+    """The file's text; non-UTF-8 bytes are an InputError at the line where they occur. A UTF-8 byte-order
+    mark (what editors on Windows write first) is dropped."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(path, f"cannot read file: {exc.strerror}") from exc
+    data = data.removeprefix(codecs.BOM_UTF8)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import subprocess
@@ -75,6 +76,17 @@ def test_non_utf8_is_rejected_with_line(tmp_path):
     result = _cli("validate-data", str(path))
     assert result.returncode == 2
     assert f"{path}:2:" in result.stderr and "UTF-8" in result.stderr
+
+
+def test_utf8_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    path.write_bytes(codecs.BOM_UTF8 + (json.dumps(V0_LINE) + "\n").encode())
+    assert len(load_dataset(path, SCEN).pairs) == 1
+    bad = tmp_path / "bad.jsonl"  # after a BOM, lines and bad bytes are still located
+    bad.write_bytes(codecs.BOM_UTF8 + json.dumps(V0_LINE).encode() + b"\n" + b'{"scenario_id": "caf\xe9"}\n')
+    with pytest.raises(InputError) as err:
+        load_dataset(bad, SCEN)
+    assert err.value.line == 2 and "UTF-8" in str(err.value)
 
 
 def _ours(tmp_path: Path, mutate) -> Path:
