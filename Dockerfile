@@ -79,6 +79,9 @@ RUN mkdir -p /tmp/deps \
     && rm -rf /tmp/deps
 
 COPY --chown=eia:eia . .
+# vLLM's resolution, not cpu.lock, decides transformers here (vLLM 0.33 pins <5.21): fail the build now
+# if it lies outside the range the suite is tested on (pyproject.toml), not on first use.
+RUN python3 docker/check_versions.py
 
 # Provenance: .git is not in the image (.dockerignore), so core/provenance.py reads EIA_GIT_SHA.
 # Declared after the dependency layers so that a new sha doesn't invalidate them.

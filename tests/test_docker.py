@@ -70,3 +70,18 @@ def test_entrypoint_rejects_unknown_command_with_usage():
     assert res.returncode == 2
     assert res.stdout == ""
     assert "usage:" in res.stderr and "tui" in res.stderr
+
+
+def _check_versions(*installed: str) -> subprocess.CompletedProcess[str]:
+    args = [a for item in installed for a in ("--installed", item)]
+    return subprocess.run([sys.executable, str(ROOT / "docker/check_versions.py"), *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_image_build_fails_outside_the_tested_transformers_range():
+    assert "docker/check_versions.py" in " ".join(a for name, a in _instructions() if name == "RUN")
+    assert _check_versions().returncode == 0  # this venv (cpu.lock) is inside the range
+    for tested in ("transformers=5.20.2", "transformers=5.24.0"):
+        assert _check_versions(tested).returncode == 0, tested
+    res = _check_versions("transformers=5.16.1")  # what vLLM 0.33 alone would allow
+    assert res.returncode == 1 and "transformers 5.16.1 is outside the tested range" in res.stderr
