@@ -2,6 +2,8 @@
 # Vast.ai on-start script. Use the empathy-probes image as the instance's image (SSH launch mode),
 # paste this file into the template's "On-start script" field, and give HF_TOKEN in the template's
 # environment (-e HF_TOKEN=...) if gated hub models are needed; it is never written to disk here.
+# In the template's Docker options, add `--ipc=host` (NCCL and worker processes need shared memory) and
+# `-v /workspace/eia-cache:/home/eia/.cache` so that a new container does not download the hub models again.
 #   EIA_DIR       where the project lives (default: the image's working directory)
 #   EIA_REPO_URL  if EIA_DIR holds no project (e.g. another image): git-clone it from here
 #   EIA_REF       optional branch/tag/commit to check out after cloning

@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"
-SCRIPTS = ["docker/entrypoint.sh", "docker/vast-onstart.sh", "docker/build-standin.sh"]
+SCRIPTS = ["docker/entrypoint.sh", "docker/vast-onstart.sh", "docker/build-standin.sh", "docker/push-results.sh"]
 
 
 def _instructions() -> list[tuple[str, str]]:
@@ -85,3 +85,10 @@ def test_image_build_fails_outside_the_tested_transformers_range():
         assert _check_versions(tested).returncode == 0, tested
     res = _check_versions("transformers=5.16.1")  # what vLLM 0.33 alone would allow
     assert res.returncode == 1 and "transformers 5.16.1 is outside the tested range" in res.stderr
+
+
+def test_push_results_needs_a_supported_remote():
+    script = str(ROOT / "docker/push-results.sh")
+    assert subprocess.run(["bash", script], capture_output=True, text=True).returncode == 2
+    res = subprocess.run(["bash", script, "gs://bucket/x"], capture_output=True, text=True)
+    assert res.returncode == 2 and "only s3:// and ssh://" in res.stderr
