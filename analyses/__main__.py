@@ -54,9 +54,12 @@ def _validate_data(path: str, scenarios: str) -> None:
 def _run(args: argparse.Namespace) -> None:
     from analyses.harness import phase_models, run_phase
     from core.config import load_params
+    from core.models.access import check_access, hub_models
 
     params = load_params(args.params, args.profile, args.overrides)
-    for alias in phase_models(args.command, params, args.model):
+    aliases = phase_models(args.command, params, args.model)
+    check_access(hub_models(params, [a for a in aliases if a != "_all"], args.command))  # before any compute
+    for alias in aliases:
         if alias != "_all":
             params.model(alias)
         tables = run_phase(args.command, params, alias)
