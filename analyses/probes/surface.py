@@ -15,7 +15,9 @@ reported on the validation and test families, with a 95% CI from the instance-cl
 The probe's margin is AUROC(probe) - AUROC(best baseline), the best chosen on VALIDATION (choosing
 on test would bias the margin down), with a paired clustered-bootstrap CI: both scores on the same
 instance resamples. `erasure_features` builds the surface-feature matrix that LEACE erases
-(core.stats.erasure) to ask what the probe decodes once those features are linearly gone.
+(core.stats.erasure) to ask what the probe decodes once those features are linearly gone; a
+bag-of-words column must be cross-fitted on train (`crossfit_scores`, folds of whole families), since
+an in-sample train score is nearly the label and erasing it would erase the label by construction.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ TEXT_MODELS = ("bow_tfidf", "bow_tfidf_no_lexicon", "bow_binary", "minilm")
 ONE_FEATURE = ("pronoun_count", "sentiment", "length", "lexicon_count", "format_markers")
 BASELINES = TEXT_MODELS + ONE_FEATURE
 REPORTED_SPLITS = ("validation", "test")
+Tags = Sequence[str] | np.ndarray  # split names, instance ids or families, one per text
 
 
 def pronoun_count(text: str) -> int:
@@ -75,7 +78,7 @@ def _text_model_scores(name: str, texts: list[str], y: np.ndarray, train: np.nda
     return np.asarray(pipe.decision_function(texts))
 
 
-def surface_scores(texts: Sequence[str], labels: np.ndarray, splits: Sequence[str], lexicon: Lexicon,
+def surface_scores(texts: Sequence[str], labels: np.ndarray, splits: Tags, lexicon: Lexicon,
                    names: Sequence[str] = BASELINES, c: float = 1.0, seed: int = 0) -> dict[str, np.ndarray]:
     """name -> score of every text (higher = more empathic), each baseline fit on the train split only."""
     unknown = set(names) - set(BASELINES)
@@ -93,7 +96,7 @@ def surface_scores(texts: Sequence[str], labels: np.ndarray, splits: Sequence[st
     return out
 
 
-def battery_table(scores: dict[str, np.ndarray], labels: np.ndarray, splits: Sequence[str], clusters: Sequence[str],
+def battery_table(scores: dict[str, np.ndarray], labels: np.ndarray, splits: Tags, clusters: Tags,
                   n_boot: int, seed: int, on: Sequence[str] = REPORTED_SPLITS) -> pd.DataFrame:
     """One row per baseline x split: AUROC, instance-clustered 95% CI, n texts, n instances."""
     y, split_arr, cl = np.asarray(labels).astype(bool), np.asarray(splits), np.asarray(clusters)
@@ -115,8 +118,8 @@ def best_baseline(table: pd.DataFrame, on: str = "validation") -> str:
     return str(pick.loc[pick.auroc.idxmax(), "baseline"])
 
 
-def probe_margin(probe: np.ndarray, baseline: np.ndarray, labels: np.ndarray, splits: Sequence[str],
-                 clusters: Sequence[str], n_boot: int, seed: int, split: str = "test") -> dict[str, float]:
+def probe_margin(probe: np.ndarray, baseline: np.ndarray, labels: np.ndarray, splits: Tags,
+                 clusters: Tags, n_boot: int, seed: int, split: str = "test") -> dict[str, float]:
     """AUROC(probe) - AUROC(baseline) on `split`, with the paired instance-clustered 95% CI."""
     m = np.asarray(splits) == split
     y = np.asarray(labels).astype(bool)[m]
@@ -126,7 +129,28 @@ def probe_margin(probe: np.ndarray, baseline: np.ndarray, labels: np.ndarray, sp
             "margin": diff, "margin_ci_low": lo, "margin_ci_high": hi}
 
 
-def erasure_features(texts: Sequence[str], lexicon: Lexicon, bow_score: np.ndarray) -> np.ndarray:
-    """[n, 4] surface features for LEACE: pronoun count, length, lexicon count, a bag-of-words score."""
+def crossfit_scores(name: str, texts: Sequence[str], labels: np.ndarray, splits: Tags,
+                    groups: Tags, lexicon: Lexicon, folds: int = 5) -> np.ndarray:
+    """Scores of one baseline where each TRAIN text is scored by a model fit without its group (family).
+
+    An in-sample train score of a bag-of-words model is nearly the label itself, so erasing it would
+    erase the label by construction; out-of-fold train scores carry only what generalises. Rows outside
+    train get the full-train model's score, as in surface_scores."""
+    out = surface_scores(texts, labels, splits, lexicon, [name])[name]
+    split, grp = np.asarray(splits), np.asarray(groups)
+    train_groups = sorted(set(grp[split == "train"]))
+    for k in range(folds):
+        held = set(train_groups[k::folds])
+        fold = np.where((split == "train") & ~np.isin(grp, list(held)), "train", "held")
+        scores = surface_scores(texts, labels, list(fold), lexicon, [name])[name]
+        mask = (split == "train") & (fold == "held")
+        out[mask] = scores[mask]
+    return out
+
+
+def erasure_features(texts: Sequence[str], lexicon: Lexicon, bow_score: np.ndarray | None = None) -> np.ndarray:
+    """[n, k] surface features for LEACE: pronoun count, length, lexicon count (and a bag-of-words score)."""
     cols = [[pronoun_count(t) for t in texts], [word_count(t) for t in texts], [lexicon.count(t) for t in texts]]
-    return np.column_stack([*map(np.asarray, cols), np.asarray(bow_score)]).astype(np.float64)
+    if bow_score is not None:
+        cols.append(list(bow_score))
+    return np.column_stack([np.asarray(c, dtype=np.float64) for c in cols])

@@ -10,6 +10,7 @@ from analyses.probes.surface import (
     BASELINES,
     battery_table,
     best_baseline,
+    crossfit_scores,
     erasure_features,
     probe_margin,
     pronoun_count,
@@ -150,3 +151,14 @@ def test_unknown_baseline_is_refused_and_erasure_features_have_four_columns():
         surface_scores(["a"], np.array([True]), ["train"], Lexicon({}), ["bow_trigram"])
     z = erasure_features(["He said she was kind.", "I left"], Lexicon({"g": ("kind",)}), np.array([0.3, -0.2]))
     assert z.tolist() == [[2, 5, 1, 0.3], [0, 2, 0, -0.2]]
+
+
+def test_crossfit_train_scores_come_from_models_that_never_saw_the_text():
+    texts, y, splits, clusters = _synthetic(shortcut=False)
+    groups = [f"fam{int(c[4:]) % 6}" for c in clusters]  # six "families" in train
+    full = surface_scores(texts, y, splits, Lexicon({}), ["bow_tfidf"])["bow_tfidf"]
+    oof = crossfit_scores("bow_tfidf", texts, y, splits, groups, Lexicon({}), folds=3)
+    train = np.asarray(splits) == "train"
+    assert auroc(full[train], y[train]) > 0.95  # in sample, pure noise words memorise the labels
+    assert abs(auroc(oof[train], y[train]) - 0.5) < 0.15  # out of fold: nothing generalises
+    assert np.array_equal(oof[~train], full[~train])
