@@ -124,3 +124,22 @@ def summarise(gen: pd.DataFrame, scores: pd.DataFrame, coherence: pd.DataFrame, 
     if not parts:
         return pd.DataFrame(columns=SUMMARY_COLS)
     return pd.concat(parts, ignore_index=True)[SUMMARY_COLS]
+
+
+def stable_elbow(alphas: pd.Series, hits: pd.Series) -> dict[int, float]:
+    """sign -> the smallest |alpha| from which every larger |alpha| of that sign in the grid succeeds.
+
+    One significant alpha amid failures is not a dose-response (audit A4: the smallest single
+    significant alpha is a multiple-comparisons artefact); the elbow must start a run of successes
+    that reaches the grid's end. NaN when the largest |alpha| of the sign fails or the sign is absent."""
+    out = {}
+    for sign in (1, -1):
+        grid = sorted(((abs(float(a)), bool(h)) for a, h in zip(alphas, hits, strict=True) if np.sign(a) == sign),
+                      reverse=True)
+        elbow = float("nan")
+        for magnitude, hit in grid:  # walk down from the largest |alpha| while every step succeeds
+            if not hit:
+                break
+            elbow = sign * magnitude
+        out[sign] = elbow
+    return out
