@@ -13,8 +13,11 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 COMPAT_VENV := .venv-compat
 COMPAT := requirements/compat-5.20.txt
-# The fast tier: neither whole phases on the embedded model (slow) nor CUDA (gpu).
+# The fast tier: neither whole phases on the embedded model (slow) nor CUDA (gpu). test-fast also runs
+# the tiny-model adapter tests for one family (llama) only, which halves its time; every family runs in
+# `make test` and in test-compat (the other families of tests/conftest.py FAMILIES, by test id).
 FAST := -m "not slow and not gpu"
+ONE_FAMILY := -k "not phi3 and not gemma2 and not qwen2 and not mistral and not mixtral"
 # pytest exits 5 when a marker selects nothing: fail on purpose and say so, so that a lost marker
 # never looks green and an empty tier never fails for an unstated reason.
 PYTEST = run_pytest() { "$$@"; rc=$$?; [ $$rc -ne 5 ] || { echo "error: no tests selected: $$*" >&2; rc=1; }; return $$rc; }; run_pytest
@@ -42,7 +45,7 @@ test: setup
 	@$(PYTEST) $(PY) -m pytest -q
 
 test-fast: setup
-	@$(PYTEST) $(PY) -m pytest -q $(FAST)
+	@$(PYTEST) $(PY) -m pytest -q $(FAST) $(ONE_FAMILY)
 
 # On a machine without CUDA there is nothing to run: say so and succeed.
 test-gpu: setup
