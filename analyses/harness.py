@@ -65,6 +65,9 @@ def run_phase(name: str, params: Params, alias: str) -> dict[str, pd.DataFrame]:
     write_tables(staging, tables, unit="final")
     (staging / "run_id").unlink()
     publish(staging, paths.phase_dir(name, alias, params.profile))
+    finish = getattr(module, "after_publish", None)
+    if finish is not None:  # collect builds results.duckdb once its own tables are published too
+        finish(getattr(params, name), ctx)
     return tables
 
 

@@ -3,7 +3,9 @@
 The TUI never opens outputs/results.duckdb: a DuckDB file allows one writer, and any open connection
 (even a reader) would block `collect` while the TUI is up (DESIGN §5). Instead an in-memory
 connection holds views over outputs/<phase>/<model>/<table>/part-*.parquet, the same files that
-`collect` reads, so the TUI always shows what is on disk now. No Textual import here (P3, harlequin).
+`collect` reads, plus collect's derived tables (core.views.DERIVED, e.g. probes_profiles) as views
+over those, so the TUI always shows what is on disk now. The SQL comes from core.views, shared with
+collect and the summary. No Textual import here (P3, harlequin).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from core import views
 from core.paths import published_parts
 
 PAGE_SIZE = 100
@@ -24,10 +27,6 @@ _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 class FilterError(ValueError):
     """A WHERE filter that was rejected or failed to run."""
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def find_parts(outputs: Path) -> dict[str, dict[str, list[Path]]]:
@@ -49,7 +48,7 @@ class Catalog:
         self._lock = threading.Lock()
         self._phases: dict[str, list[str]] = {}
         # Filters are raw SQL typed by a user: confine every file access to outputs/ for good.
-        self.con.execute(f"SET allowed_directories=[{_sql_str(str(self.outputs) + '/')}]")
+        self.con.execute(f"SET allowed_directories=[{views.quote_text(str(self.outputs) + '/')}]")
         self.con.execute("SET enable_external_access=false")
         self.con.execute("SET lock_configuration=true")
         self.refresh()
@@ -57,36 +56,49 @@ class Catalog:
     def refresh(self) -> list[str]:
         """Re-glob the outputs folder and (re)create the views; returns the table names."""
         parts = find_parts(self.outputs)
+        phases = {t: sorted(by_phase) for t, by_phase in parts.items()}
         with self._lock:
-            for gone in set(self._phases) - set(parts):
-                self.con.execute(f'DROP VIEW IF EXISTS "{gone}"')
+            for gone in set(self._phases) - set(phases):
+                self.con.execute(f"DROP VIEW IF EXISTS {views.quote_name(gone)}")
             for table, by_phase in parts.items():
-                files = ", ".join(_sql_str(str(p)) for ps in by_phase.values() for p in ps)
-                self.con.execute(
-                    f'CREATE OR REPLACE VIEW "{table}" AS '
-                    f"SELECT * FROM read_parquet([{files}], union_by_name=true)"
-                )
-            self._phases = {t: sorted(by_phase) for t, by_phase in sorted(parts.items())}
+                self.con.execute(views.over_parquet(table, [str(p) for ps in by_phase.values() for p in ps]))
+            # A derived table lives in results.duckdb, which collect builds: list it under collect.
+            phases |= {name: ["collect"] for name in self._create_derived(set(parts))}
+            self._phases = dict(sorted(phases.items()))
         return self.tables()
 
+    def _create_derived(self, tables: set[str]) -> list[str]:
+        """Create the view of each derived table whose inputs are here; returns their names. (refresh
+        has dropped the old ones.)"""
+        made = []
+        for name, query in views.DERIVED.items():
+            sql = query.render(tables)
+            if sql is None or name in tables:
+                continue
+            try:
+                self.con.execute(views.create_as(name, sql))
+            except duckdb.Error:  # inputs of an older/foreign schema: no view rather than a crash
+                continue
+            made.append(name)
+        return made
+
     def tables(self) -> list[str]:
-        """Names of the tables that have at least one Parquet part."""
+        """Names of the tables that have at least one Parquet part, and of the derived tables over them."""
         return list(self._phases)
 
     def phases_of(self, table: str) -> list[str]:
-        """The phases that wrote parts of `table` (several for shared tables such as `runs`)."""
+        """The phases that wrote parts of `table` (several for shared tables such as `runs`); for a
+        derived table, `collect`."""
         return self._phases.get(table, [])
 
     def _source(self, table: str, where: str | None) -> str:
         if table not in self._phases:
             raise KeyError(f"unknown table {table!r}")
-        if not where or not where.strip():
-            return f'"{table}"'
         # The filter is pasted into a subquery, so it can only narrow this one SELECT; statement
         # separators and comments (which could swallow the closing parenthesis) are refused.
-        if ";" in where or "--" in where or "/*" in where:
+        if where and (";" in where or "--" in where or "/*" in where):
             raise FilterError("filter may not contain ';' or SQL comments")
-        return f'(SELECT * FROM "{table}" WHERE ({where}))'
+        return views.filtered(table, where)
 
     def _run(self, sql: str) -> duckdb.DuckDBPyConnection:
         try:
@@ -97,14 +109,14 @@ class Catalog:
     def count(self, table: str, where: str | None = None) -> int:
         """Number of rows of `table` matching the filter."""
         with self._lock:
-            row = self._run(f"SELECT count(*) FROM {self._source(table, where)}").fetchone()
+            row = self._run(views.count_rows(self._source(table, where))).fetchone()
         return int(row[0]) if row else 0
 
     def page(
         self, table: str, where: str | None = None, limit: int = PAGE_SIZE, offset: int = 0
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """One page of `table` (filtered): (column names, rows)."""
-        sql = f"SELECT * FROM {self._source(table, where)} LIMIT {int(limit)} OFFSET {int(offset)}"
+        sql = views.page(self._source(table, where), limit, offset)
         with self._lock:
             cur = self._run(sql)
             rows = cur.fetchall()
@@ -116,20 +128,17 @@ class Catalog:
         path = Path(path).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            self._run(f"COPY (SELECT * FROM {self._source(table, where)}) TO {_sql_str(str(path))} "
-                      "(HEADER, DELIMITER ',')")
+            self._run(views.export_csv(self._source(table, where), str(path)))
         return path
 
     def auroc_by_layer(self, split: str = "test") -> dict[str, tuple[list[int], list[float]]]:
         """AUROC by layer per model/method from `probes_auroc`, for the plot pane."""
         if "probes_auroc" not in self._phases:
             return {}
-        sql = ("SELECT model || ' ' || method, layer, auroc FROM probes_auroc WHERE split = ? "
-               "ORDER BY 1, layer")
         series: dict[str, tuple[list[int], list[float]]] = {}
         with self._lock:
             try:
-                rows = self.con.execute(sql, [split]).fetchall()
+                rows = self.con.execute(views.AUROC_BY_LAYER, [split]).fetchall()
             except duckdb.Error:  # an older/foreign schema: no plot rather than a crash
                 return {}
             for name, layer, auroc in rows:

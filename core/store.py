@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import shutil
 from collections import defaultdict
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from core import paths
+from core import paths, views
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
@@ -57,30 +58,43 @@ def read_table(folder: Path, table: str) -> pd.DataFrame:
     return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
 
 
-def find_tables(outputs: Path) -> dict[str, list[Path]]:
-    """Every table under outputs/<phase>/<model>/<table>/part-*.parquet, by table name."""
+def find_tables(outputs: Path, skip_phases: Collection[str] = ()) -> dict[str, list[Path]]:
+    """Every table under outputs/<phase>/<model>/<table>/part-*.parquet, by table name (but those of
+    `skip_phases`)."""
     found: dict[str, list[Path]] = defaultdict(list)
-    for _, _, table, part in paths.published_parts(outputs):
-        found[table].append(part)
+    for phase, _, table, part in paths.published_parts(outputs):
+        if phase not in skip_phases:
+            found[table].append(part)
     return dict(found)
 
 
-def build_database(outputs: Path, target: Path,
-                   derived: dict[str, tuple[tuple[str, ...], str]] | None = None) -> dict[str, int]:
-    """Materialise every table (and each derived table whose inputs exist) into a fresh DuckDB file;
+def load_tables(con: duckdb.DuckDBPyConnection, outputs: Path, derived: Mapping[str, views.Query],
+                kind: str = "TABLE", skip_phases: Collection[str] = ()) -> dict[str, int]:
+    """Create one table (or view) per published table, then one per derived table whose inputs exist;
     returns row counts per table."""
+    counts: dict[str, int] = {}
+    for name, parts in sorted(find_tables(outputs, skip_phases).items()):
+        con.execute(views.over_parquet(name, [str(p) for p in parts], kind))
+        counts[name] = _count(con, name)
+    for name, query in derived.items():
+        sql = query.render(counts)
+        if sql is not None:
+            con.execute(views.create_as(name, sql, kind))
+            counts[name] = _count(con, name)
+    return counts
+
+
+def _count(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    row = con.execute(views.count_rows(views.quote_name(name))).fetchone()
+    return int(row[0]) if row else 0
+
+
+def build_database(outputs: Path, target: Path, derived: Mapping[str, views.Query]) -> dict[str, int]:
+    """Materialise every table (and each derived table whose inputs exist) into a fresh DuckDB file,
+    built under a temporary name and renamed; returns row counts per table."""
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.unlink(missing_ok=True)
-    counts = {}
     with duckdb.connect(str(tmp)) as con:
-        for name, parts in sorted(find_tables(outputs).items()):
-            files = [str(p) for p in parts]
-            sql = f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(?, union_by_name=true)'
-            con.execute(sql, [files])
-            counts[name] = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # type: ignore[index]
-        for name, (needs, sql) in (derived or {}).items():
-            if all(n in counts for n in needs):
-                con.execute(f'CREATE TABLE "{name}" AS {sql}')
-                counts[name] = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # type: ignore[index]
+        counts = load_tables(con, outputs, derived)
     os.replace(tmp, target)
     return counts

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from app.catalog import PAGE_SIZE, Catalog, FilterError, format_cell
@@ -102,3 +103,33 @@ def test_format_cell() -> None:
     assert format_cell(0.123456789) == "0.1235"
     assert format_cell([0.1] * 576).startswith("[576] 0.1, 0.1")
     assert len(format_cell("x" * 100)) == 40
+
+
+def test_derived_tables_are_views_listed_under_collect(catalog: Catalog, repo: Path) -> None:
+    assert "probes_profiles" not in catalog.tables()  # probes_selected is not published yet
+    selected = _part(repo, "probes_selected")
+    pd.DataFrame({"run_id": ["r-probes"], "model": ["m1"], "method": ["mean_diff"], "layer": [40]}).to_parquet(selected)
+    pd.DataFrame({"run_id": ["r-probes"], "phase": ["probes"], "profile": ["smoke"]}).to_parquet(_part(repo, "runs"))
+    assert catalog.refresh() == ["extract_summary", "probes_auroc", "probes_profiles", "probes_selected", "runs"]
+    assert catalog.phases_of("probes_profiles") == ["collect"]
+    assert catalog.page("probes_profiles") == (["profile", "method", "layer", "model", "run_id"],
+                                               [("smoke", "mean_diff", 40, "m1", "r-probes")])
+    assert catalog.count("probes_profiles", "layer = 41") == 0
+    selected.unlink()
+    assert "probes_profiles" not in catalog.refresh()
+    with pytest.raises(KeyError):
+        catalog.count("probes_profiles")
+
+
+def test_a_derived_table_over_a_foreign_schema_is_left_out(repo: Path) -> None:
+    # The fixture's runs have no profile column: no view, and the other tables still show.
+    pd.DataFrame({"run_id": ["r-probes"], "model": ["m1"]}).to_parquet(_part(repo, "probes_selected"))
+    cat = Catalog(repo / "outputs")
+    assert cat.tables() == ["extract_summary", "probes_auroc", "probes_selected", "runs"]
+    cat.close()
+
+
+def _part(repo: Path, table: str) -> Path:
+    path = repo / "outputs/probes/m1" / table / "part-final.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

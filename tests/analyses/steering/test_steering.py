@@ -12,7 +12,8 @@ import pytest
 import analyses.steering as steering
 from analyses.__main__ import main
 from analyses.harness import stamp
-from analyses.summary import SECTIONS, print_summary
+from analyses.summary import print_summary
+from core import views
 from core.store import read_table, write_tables
 from tests.analyses.conftest import mini_project
 
@@ -90,7 +91,7 @@ def test_killed_sweep_resumes_then_collect_fills_every_table(workdir, monkeypatc
     print_summary(printed.append)
     steering_section = next(block for block in printed if block.startswith("\nSteering"))
     assert "ALL:task_free" in steering_section and "ALL:task_conflict" in steering_section
-    sql = next(sql for title, _, sql in SECTIONS if title.startswith("Steering"))
+    sql = next(q.sql for q in views.SUMMARY if q.title.startswith("Steering"))
     with duckdb.connect(str(root / "outputs" / "results.duckdb"), read_only=True) as con:
         headline = con.sql(sql).df()
     assert set(headline.alpha) == {-10.0, 10.0}  # alpha = 0 is the reference, not a row

@@ -1,0 +1,149 @@
+"""The one home of results SQL: derived tables, the summary's sections and the catalog's listings.
+
+Every query names tables as they are published (`runs`, `probes_selected`, ...). collect runs them
+over DuckDB tables in outputs/results.duckdb, the summary over that file, and the TUI's catalog over
+in-memory views of the Parquet parts; all three agree because they share this text. Plain data and
+string builders only: no connection is held and nothing beyond the standard library is imported, so
+the TUI (P3) can use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+ANY_OF = "{any_of}"
+
+
+@dataclass(frozen=True)
+class Query:
+    """A titled SELECT that runs when every table of `needs` exists.
+
+    With `any_of`, the SQL reads `{any_of}`: the rows of those of the tables that exist, stacked by
+    column name; the query runs when at least one of them exists.
+    """
+
+    title: str
+    sql: str
+    needs: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()
+
+    def render(self, tables: Collection[str]) -> str | None:
+        """The SQL over the tables present, or None when a table it needs is missing."""
+        present = [t for t in self.any_of if t in tables]
+        if not set(self.needs) <= set(tables) or (self.any_of and not present):
+            return None
+        return self.sql.replace(ANY_OF, union_all(present)) if self.any_of else self.sql
+
+
+def quote_name(name: str) -> str:
+    """A SQL identifier in double quotes."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_text(text: str) -> str:
+    """A SQL string literal in single quotes."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def union_all(tables: Iterable[str]) -> str:
+    """A subquery stacking the rows of `tables` by column name (missing columns read NULL)."""
+    return "(" + " UNION ALL BY NAME ".join(f"SELECT * FROM {quote_name(t)}" for t in tables) + ")"
+
+
+# Derived tables: collect materialises them in results.duckdb, the catalog shows them as views.
+DERIVED: dict[str, Query] = {
+    # v0's method and v1's side by side (P1 of issue 4): the profile comes from each row's run.
+    "probes_profiles": Query(
+        "Probe at its chosen layer with the profile of its run (v0 beside v1)",
+        "SELECT r.profile, s.* EXCLUDE (run_id, model), s.model, s.run_id "
+        "FROM probes_selected s JOIN runs r USING (run_id) ORDER BY s.model, r.profile, s.method",
+        needs=("probes_selected", "runs")),
+}
+
+# Each causal phase answers its own questions in its own table (P4); the summary reads them together.
+VERDICTS = ("patching_verdicts", "ablation_verdicts", "mediation_verdicts")
+
+SUMMARY: list[Query] = [
+    Query("Probe layer chosen on validation families (v0: on test), scored on held-out test families:",
+          "SELECT r.profile, s.model, s.method, s.layer, round(s.depth_frac, 2) AS depth, "
+          "round(s.select_auroc, 3) AS select_auroc, s.selected_on, round(s.test_auroc, 3) AS test_auroc, "
+          "round(s.ci_low, 3) AS ci_low, round(s.ci_high, 3) AS ci_high "
+          "FROM probes_selected s JOIN runs r USING (run_id) ORDER BY s.model, r.profile = 'v0', s.method",
+          needs=("probes_selected", "runs")),
+    Query("Nulls at the chosen layer (probe AUROC against 1000 random directions / label permutations):",
+          "SELECT sr.profile, s.model, s.method, s.layer, round(b.auroc_probe, 3) AS probe, "
+          "round(b.null_q95, 3) AS random_q95, round(b.p_value, 4) AS random_p, round(p.null_q95, 3) AS perm_q95, "
+          "round(p.p_value, 4) AS perm_p FROM probes_selected s JOIN runs sr ON sr.run_id = s.run_id "
+          "JOIN baselines_random b ON b.model = s.model AND b.method = s.method AND b.layer = s.layer "
+          "JOIN runs br ON br.run_id = b.run_id AND br.profile = sr.profile "
+          "LEFT JOIN (SELECT p.*, pr.profile FROM baselines_permutation p JOIN runs pr USING (run_id)) p "
+          "ON p.model = s.model AND p.method = s.method AND p.layer = s.layer AND p.profile = sr.profile "
+          "ORDER BY s.model, sr.profile = 'v0', s.method",
+          needs=("probes_selected", "baselines_random", "baselines_permutation", "runs")),
+    Query("One-feature baselines on the test families (a probe should beat each by far):",
+          "SELECT r.profile, c.model, c.baseline, round(c.auroc, 3) AS auroc, round(c.ci_low, 3) AS ci_low, "
+          "round(c.ci_high, 3) AS ci_high FROM probes_confounds c JOIN runs r USING (run_id) "
+          "WHERE c.split = 'test' ORDER BY c.model, r.profile = 'v0', c.baseline",
+          needs=("probes_confounds", "runs")),
+    Query("Length control at the chosen layer (word count regressed out; pairs where the empathic text is not "
+          "longer):",
+          "SELECT r.profile, l.model, l.method, l.layer, round(l.test_auroc, 3) AS test_auroc, "
+          "round(l.adjusted_auroc, 3) AS within_class, round(l.residual_auroc, 3) AS pooled, "
+          "round(l.pair_wins_empathic_not_longer, 3) AS wins_not_longer, l.n_pairs_empathic_not_longer AS n "
+          "FROM probes_length_control l JOIN runs r USING (run_id) ORDER BY l.model, r.profile = 'v0', l.method",
+          needs=("probes_length_control", "runs")),
+    Query("Causal verdicts (evidence in the patching_verdicts, ablation_verdicts and mediation_verdicts tables):",
+          f"SELECT model, question, answer FROM {ANY_OF} ORDER BY model, question",
+          any_of=VERDICTS),
+    Query("Steering, pooled over prompts: classifier effect vs alpha=0 at the largest |alpha| of each sign:",
+          "SELECT model, layer, family, alpha, round(alpha_rel, 3) AS alpha_rel, round(effect, 3) AS effect, "
+          "round(ci_low, 3) AS ci_low, round(ci_high, 3) AS ci_high, success, elbow_alpha, breakdown_alpha "
+          "FROM steering_summary WHERE scorer = 'classifier' AND family LIKE 'ALL:%' AND alpha <> 0 "
+          "QUALIFY abs(alpha) = max(abs(alpha)) OVER (PARTITION BY model, layer, family, sign(alpha)) "
+          "ORDER BY model, layer, family, alpha",
+          needs=("steering_summary",)),
+    Query("Test AUROC by layer (mean-difference probe; v1 profiles):",
+          "SELECT r.profile, a.model, a.layer, round(a.auroc, 3) AS auroc, round(a.ci_low, 3) AS lo, "
+          "round(a.ci_high, 3) AS hi FROM probes_auroc a JOIN runs r USING (run_id) WHERE a.split = 'test' "
+          "AND a.method = 'mean_diff' AND r.profile <> 'v0' ORDER BY a.model, r.profile, a.layer",
+          needs=("probes_auroc", "runs")),
+]
+
+# Listings: what the catalog and collect ask of a connection.
+TABLE_NAMES = "SELECT table_name FROM information_schema.tables ORDER BY table_name"
+AUROC_BY_LAYER = ("SELECT model || ' ' || method, layer, auroc FROM probes_auroc WHERE split = ? "
+                  "ORDER BY 1, layer")
+
+
+def over_parquet(name: str, files: Iterable[str], kind: str = "VIEW") -> str:
+    """CREATE a view (or table) `name` over Parquet files, their columns matched by name."""
+    listed = ", ".join(quote_text(f) for f in files)
+    return f"CREATE OR REPLACE {kind} {quote_name(name)} AS SELECT * FROM read_parquet([{listed}], union_by_name=true)"
+
+
+def create_as(name: str, sql: str, kind: str = "VIEW") -> str:
+    """CREATE a view (or table) `name` from a SELECT."""
+    return f"CREATE OR REPLACE {kind} {quote_name(name)} AS {sql}"
+
+
+def filtered(table: str, where: str | None = None) -> str:
+    """The rows of `table`, narrowed by a WHERE clause when one is given (callers vet the clause)."""
+    if not where or not where.strip():
+        return quote_name(table)
+    return f"(SELECT * FROM {quote_name(table)} WHERE ({where}))"
+
+
+def count_rows(source: str) -> str:
+    """The number of rows of a table name or subquery."""
+    return f"SELECT count(*) FROM {source}"
+
+
+def page(source: str, limit: int, offset: int) -> str:
+    """One page of rows of a table name or subquery."""
+    return f"SELECT * FROM {source} LIMIT {int(limit)} OFFSET {int(offset)}"
+
+
+def export_csv(source: str, path: str) -> str:
+    """COPY the rows of a table name or subquery to a CSV file with a header."""
+    return f"COPY (SELECT * FROM {source}) TO {quote_text(path)} (HEADER, DELIMITER ',')"

@@ -1,0 +1,95 @@
+"""core.views: the named results SQL binds to the tables it declares and computes what it says."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import duckdb
+import pandas as pd
+import pytest
+
+from core import views
+from tests.conftest import ROOT
+
+ALL_QUERIES = [*views.DERIVED.values(), *views.SUMMARY]
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    yield con
+    con.close()
+
+
+def _verdicts(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[str, str, str]], **extra: str) -> None:
+    frame = pd.DataFrame(rows, columns=["model", "question", "answer"]).assign(**extra)
+    con.register("frame", frame)
+    con.execute(f"CREATE TABLE {table} AS SELECT * FROM frame")
+    con.unregister("frame")
+
+
+def test_render_needs_every_table() -> None:
+    query = views.Query("t", "SELECT 1", needs=("a", "b"))
+    assert query.render({"a", "b", "c"}) == "SELECT 1"
+    assert query.render({"a"}) is None
+
+
+def test_render_any_of_stacks_only_the_tables_present() -> None:
+    query = views.Query("t", f"SELECT * FROM {views.ANY_OF}", any_of=("x", "y", "z"))
+    assert query.render({"y", "other"}) == 'SELECT * FROM (SELECT * FROM "y")'
+    assert query.render({"x", "z"}) == 'SELECT * FROM (SELECT * FROM "x" UNION ALL BY NAME SELECT * FROM "z")'
+    assert query.render({"other"}) is None
+
+
+@pytest.mark.parametrize("query", ALL_QUERIES, ids=lambda q: q.title[:30])
+def test_every_query_declares_the_tables_it_reads(query: views.Query) -> None:
+    # A table read but not declared would make the query fail where that table is missing.
+    read = set(re.findall(r"\b(?:FROM|JOIN)\s+([a-z_]+)", query.sql)) - {"any_of"}
+    assert read <= set(query.needs) | set(query.any_of)
+    assert read or query.any_of
+    assert (views.ANY_OF in query.sql) == bool(query.any_of)
+
+
+def test_causal_verdicts_read_the_three_phase_tables_in_order(con: duckdb.DuckDBPyConnection) -> None:
+    _verdicts(con, "patching_verdicts", [("m2", "Does patching recover?", "yes"), ("m1", "Prefers empathic?", "no")])
+    _verdicts(con, "mediation_verdicts", [("m1", "Is the effect mediated?", "partly")], evidence="NIE > 0")
+    (query,) = [q for q in views.SUMMARY if q.any_of == views.VERDICTS]
+    sql = query.render({"patching_verdicts", "mediation_verdicts"})
+    assert sql is not None
+    assert con.sql(sql).fetchall() == [("m1", "Is the effect mediated?", "partly"), ("m1", "Prefers empathic?", "no"),
+                                       ("m2", "Does patching recover?", "yes")]
+
+
+def test_probes_profiles_puts_each_row_beside_its_run_profile(con: duckdb.DuckDBPyConnection) -> None:
+    selected = pd.DataFrame({"run_id": ["r1", "r2", "r1"], "model": ["m", "m", "m"],
+                             "method": ["mean_diff", "mean_diff", "logistic"], "layer": [3, 5, 4]})
+    runs = pd.DataFrame({"run_id": ["r1", "r2", "r3"], "profile": ["smoke", "v0", "smoke"]})
+    con.register("probes_selected", selected)
+    con.register("runs", runs)
+    frame = con.sql(views.DERIVED["probes_profiles"].sql).df()
+    assert list(frame.columns) == ["profile", "method", "layer", "model", "run_id"]
+    assert frame.values.tolist() == [["smoke", "logistic", 4, "m", "r1"], ["smoke", "mean_diff", 3, "m", "r1"],
+                                     ["v0", "mean_diff", 5, "m", "r2"]]
+
+
+def test_listing_sql_round_trips_through_parquet(con: duckdb.DuckDBPyConnection, tmp_path) -> None:
+    a, b = tmp_path / "a.parquet", tmp_path / "it's.parquet"  # a quote in a path is escaped
+    pd.DataFrame({"x": [1, 2], "y": ["p", "q"]}).to_parquet(a)
+    pd.DataFrame({"x": [3]}).to_parquet(b)
+    con.execute(views.over_parquet('odd"name', [str(a), str(b)]))
+    source = views.filtered('odd"name', "x >= 2")
+    assert con.execute(views.count_rows(source)).fetchone() == (2,)
+    assert con.execute(views.page(views.filtered('odd"name'), 2, 1)).fetchall() == [(2, "q"), (3, None)]
+    con.execute(views.export_csv(source, str(tmp_path / "out.csv")))
+    assert (tmp_path / "out.csv").read_text().splitlines() == ["x,y", "2,q", "3,"]
+    assert con.execute(views.TABLE_NAMES).fetchall() == [('odd"name',)]
+
+
+def test_views_import_only_the_standard_library() -> None:
+    code = ("import sys, json; before = set(sys.modules); import core.views; "
+            "print(json.dumps(sorted(m for m in set(sys.modules) - before if '.' not in m)))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert set(json.loads(out.stdout)) <= {"core"} | set(sys.stdlib_module_names)
