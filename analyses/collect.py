@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analyses.harness import PhaseRun, final
 from core import paths
 from core.config import CollectConfig
 from core.context import RunContext
@@ -23,8 +24,8 @@ DERIVED: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-def run(cfg: CollectConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
+def run(cfg: CollectConfig, ctx: RunContext) -> PhaseRun:
     """Build the database; return one row per collected table."""
     counts = build_database(paths.OUTPUTS, paths.database(), DERIVED)
     rows = [{"table_name": name, "n_rows": n} for name, n in counts.items()]
-    return {"collect_tables": pd.DataFrame(rows, columns=["table_name", "n_rows"])}
+    yield final({"collect_tables": pd.DataFrame(rows, columns=["table_name", "n_rows"])})
