@@ -126,7 +126,7 @@ def drive(phase: PhaseRun, staging: Staging, alias: str, on_unit: Callable[[str]
             units = phase.send(reply) if reply is not None else next(phase)
         except StopIteration:
             return
-        if len(set(units.ids)) != len(units.ids):
+        if len(set(units.ids)) != len(units.ids) or set(units.ids) & staging.written:
             raise ValueError(f"work unit ids repeat: {units.ids}")
         todo = [u for u in units.ids if u not in staging.done]
         if todo:
