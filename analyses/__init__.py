@@ -1,4 +1,5 @@
-"""Analyses: one module per phase, each exposing `run(cfg, ctx) -> dict[str, DataFrame]` (DESIGN P1).
+"""Analyses: one module per phase, each exposing `run(cfg, ctx)`, a generator of work units whose tables
+the harness writes (analyses/harness.py; DESIGN P1).
 
 PHASES is the registry that the CLI, dvc.yaml and the TUI agree on (P4, checked by a test).
 """

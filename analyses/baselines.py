@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.activations import cached_activations
+from analyses.harness import PhaseRun, final
 from core.config import BaselinesConfig
 from core.context import RunContext
 from core.data.splits import assign_splits
@@ -41,12 +41,12 @@ def _layer_tables(cfg: BaselinesConfig, x_train: np.ndarray, y_train: np.ndarray
     return rand_rows, perm_rows, {"random": randoms, "permutation": perms, "observed": observed}
 
 
-def run(cfg: BaselinesConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
+def run(cfg: BaselinesConfig, ctx: RunContext) -> PhaseRun:
     """Both nulls for every layer; null samples and histograms at the chosen layers."""
     ds = ctx.dataset
     probes_dir = ctx.phase_dir("probes")
     directions, selected = read_table(probes_dir, "probes_directions"), read_table(probes_dir, "probes_selected")
-    acts = cached_activations(ctx, [t.text_id for t in ds.texts])  # core.stats.nulls works in float64
+    acts = ctx.activations([t.text_id for t in ds.texts])  # core.stats.nulls works in float64
     y = np.array([t.empathic for t in ds.texts])
     splits = np.array(assign_splits(ds.texts, ctx.params.probes.split))
     train, test = splits == "train", splits == "test"
@@ -63,5 +63,5 @@ def run(cfg: BaselinesConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
             for kind in ("random", "permutation"):
                 samples += [{"layer": layer, "kind": kind, "auroc": v} for v in nulls[kind]]
                 plot_null(ctx, nulls[kind], nulls["observed"]["mean_diff"], int(layer), kind)
-    return {"baselines_random": pd.DataFrame(rand_rows), "baselines_permutation": pd.DataFrame(perm_rows),
-            "baselines_null_samples": pd.DataFrame(samples)}
+    yield final({"baselines_random": pd.DataFrame(rand_rows), "baselines_permutation": pd.DataFrame(perm_rows),
+                 "baselines_null_samples": pd.DataFrame(samples)})

@@ -13,19 +13,20 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from analyses.harness import PhaseRun, final
 from core import paths, views
 from core.config import CollectConfig
 from core.context import RunContext
 from core.store import build_database, load_tables
 
 
-def run(cfg: CollectConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
+def run(cfg: CollectConfig, ctx: RunContext) -> PhaseRun:
     """One row per table the phases published (and per derived table), with its row count; a previous
     collect's own tables are not counted (this run replaces them)."""
     with duckdb.connect(":memory:") as con:
         counts = load_tables(con, paths.OUTPUTS, views.DERIVED, kind="VIEW", skip_phases={"collect"})
     rows = [{"table_name": name, "n_rows": n} for name, n in counts.items()]
-    return {"collect_tables": pd.DataFrame(rows, columns=["table_name", "n_rows"])}
+    yield final({"collect_tables": pd.DataFrame(rows, columns=["table_name", "n_rows"])})
 
 
 def after_publish(cfg: CollectConfig, ctx: RunContext) -> None:

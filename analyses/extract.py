@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core.activations import extract_into, key_fields, open_cache
+from analyses.harness import PhaseRun, final
+from core.activations import extract_into
 from core.config import ExtractConfig
 from core.context import RunContext
 
 
-def run(cfg: ExtractConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
+def run(cfg: ExtractConfig, ctx: RunContext) -> PhaseRun:
     """Fill the activation cache for ctx.alias; report what was done."""
     ds = ctx.dataset
-    cache = open_cache(ctx.params, ctx.alias, ds, ctx.activations_dir())
-    fields = key_fields(ctx.params, ctx.alias, ds)
-    ctx.extra.update(dataset_hash=ds.sha256, model_revision=fields["revision"])
+    cache = ctx.activation_cache()
     if cache.complete and cache.done_ids() >= {t.text_id for t in ds.texts}:
         info = cache.manifest()
         info.update(n_new=0, tokens=0, seconds=0.0)
@@ -35,7 +34,6 @@ def run(cfg: ExtractConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
                 "resolved_revision": model.revision, "n_new": stats.n_new, "tokens": stats.tokens,
                 "seconds": round(stats.seconds, 3)}
         cache.mark_complete({k: info[k] for k in ("n_texts", "n_layers", "d_model", "resolved_revision")})
-        ctx.extra["model_revision"] = model.revision
     row = {"cache_key": cache.root.name, "pooling": cfg.pooling, "chat_template": cfg.chat_template, **info}
     row["tokens_per_s"] = round(row["tokens"] / row["seconds"], 1) if row["seconds"] else None
-    return {"extract_summary": pd.DataFrame([row])}
+    yield final({"extract_summary": pd.DataFrame([row])})

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from analyses.causal.common import directions_for
 from analyses.causal.runs import BaseRuns, Engine, base_runs, order_lds, set_projection
+from analyses.harness import PhaseRun, final
 from core.config import MediationConfig
 from core.context import RunContext
 from core.data.prompts import ChoicePair, aligned_instances, sample_instances
@@ -81,10 +82,9 @@ def mediation_verdict(table: pd.DataFrame) -> dict[str, str]:
             "answer": answer, "evidence": f"TE {te:+.3f}; top layers by |NIE| — {evidence}"}
 
 
-def run(cfg: MediationConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
+def run(cfg: MediationConfig, ctx: RunContext) -> PhaseRun:
     """TE, NIE, NDE per instance and layer; the per-layer table with CIs; the verdict."""
     model, ds = ctx.model, ctx.dataset
-    ctx.extra.update(dataset_hash=ds.sha256, model_revision=model.revision)
     instances = sample_instances(list(ds.instances.values()), cfg.instances_per_family, ctx.seed)
     pairs, skipped = aligned_instances(model.tokenizer, instances)
     layers = resolve_layers(cfg.layers, model.n_layers)
@@ -99,6 +99,6 @@ def run(cfg: MediationConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
     verdict = mediation_verdict(table)
     if skipped:
         verdict["evidence"] += f"; {len(skipped)} instances skipped (not token-aligned)"
-    return {"mediation_effects": table, "mediation_instances": per_instance,
-            "causal_verdicts": pd.DataFrame([verdict])}
+    yield final({"mediation_effects": table, "mediation_instances": per_instance,
+                 "causal_verdicts": pd.DataFrame([verdict])})
 

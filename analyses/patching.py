@@ -43,6 +43,7 @@ from analyses.causal.runs import (
     set_projection,
     steer,
 )
+from analyses.harness import PhaseRun, final
 from core.config import PatchingConfig
 from core.context import RunContext
 from core.data.prompts import ChoicePair, aligned_instances, sample_instances
@@ -177,10 +178,9 @@ def _patch_all(engine: Engine, pairs: dict, cfg: PatchingConfig, layers: list[in
     return bases, effects, attr, {layer: float(np.mean(g)) for layer, g in gaps.items()}
 
 
-def run(cfg: PatchingConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
+def run(cfg: PatchingConfig, ctx: RunContext) -> PhaseRun:
     """Behaviour, exact and attribution patching, direction-only patching and steering, per layer."""
     model, ds = ctx.model, ctx.dataset
-    ctx.extra.update(dataset_hash=ds.sha256, model_revision=model.revision)
     everything = list(ds.instances.values())
     pairs, skipped = aligned_instances(model.tokenizer, sample_instances(everything, cfg.instances_per_family,
                                                                          ctx.seed))
@@ -203,7 +203,7 @@ def run(cfg: PatchingConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
     if attr:
         tables["patching_attribution"] = attribution_table(pd.DataFrame(attr), eff)
         verdicts.append(_attribution_verdict(tables["patching_attribution"]))
-    return {**tables, "causal_verdicts": pd.DataFrame(verdicts)}
+    yield final({**tables, "causal_verdicts": pd.DataFrame(verdicts)})
 
 
 def _significant(row: pd.Series, lo: str, hi: str) -> bool:

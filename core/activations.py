@@ -10,20 +10,17 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
 
+from core import paths
 from core.cache import ActivationCache
 from core.config import ExtractConfig, Params
 from core.data import Dataset, Text
 from core.models.loader import LoadedModel, revision_key
 from core.models.text import Encoded, collate, encode, length_buckets
 from core.models.tracing import pooled_residuals
-
-if TYPE_CHECKING:
-    from core.context import RunContext
 
 
 @dataclass
@@ -48,15 +45,15 @@ def open_cache(params: Params, alias: str, dataset: Dataset, base: object) -> Ac
     return ActivationCache.open(Path(str(base)), key_fields(params, alias, dataset))
 
 
-def cached_activations(ctx: RunContext, text_ids: list[str]) -> np.ndarray:
-    """Extract's finished activations [layers, texts, d] of the run's model for these texts; the
-    cache's dataset hash and resolved revision become the run's provenance. Nothing is created:
-    raises when extract has not completed for this cache key."""
-    cache = ActivationCache.at(ctx.activations_dir(), key_fields(ctx.params, ctx.alias, ctx.dataset))
+def cached_activations(params: Params, alias: str, dataset: Dataset, text_ids: list[str]
+                       ) -> tuple[np.ndarray, str]:
+    """Extract's finished activations [layers, texts, d] of a model for these texts, and the revision
+    the cache was extracted from (RunContext.activations records it). Nothing is created: raises when
+    extract has not completed for this cache key."""
+    cache = ActivationCache.at(paths.activations_dir(alias), key_fields(params, alias, dataset))
     if not cache.complete:
         raise RuntimeError(f"no complete activation cache at {cache.root}; run `extract` first")
-    ctx.extra.update(dataset_hash=ctx.dataset.sha256, model_revision=cache.manifest()["resolved_revision"])
-    return cache.load(text_ids)
+    return cache.load(text_ids), str(cache.manifest()["resolved_revision"])
 
 
 def encode_texts(model: LoadedModel, texts: list[Text], cfg: ExtractConfig) -> list[Encoded]:

@@ -1,5 +1,10 @@
 """RunContext: what a phase gets besides its config — the model alias, the data, seeds, a lazy model
 handle and the activation cache — so that `run(cfg, ctx)` never opens params.yaml or builds a path.
+
+The context is also where a run's inputs are resolved, so it records them (`inputs`, typed, for the
+`runs` row): the dataset's hash when the dataset is loaded, the model revision actually resolved when
+the run's model is loaded, when extract's activation cache is read, or when a phase over all models
+loads its one model. A phase never writes provenance by hand.
 """
 
 from __future__ import annotations
@@ -8,13 +13,27 @@ import random
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
 from core import paths
 from core.config import ModelSpec, Params
 from core.data import Dataset, load_dataset
+from core.provenance import Inputs
+
+if TYPE_CHECKING:
+    from core.cache import ActivationCache
+
+
+class Resolved(Protocol):
+    """Anything a run reads a model through: a loaded model, a generation backend."""
+
+    @property
+    def revision(self) -> str: ...
+
+
+R = TypeVar("R", bound=Resolved)
 
 
 def seed_everything(seed: int) -> None:
@@ -27,6 +46,7 @@ def seed_everything(seed: int) -> None:
 
 
 def pick_device() -> str:
+    """cuda when a GPU is visible, else cpu."""
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
@@ -34,33 +54,73 @@ def pick_device() -> str:
 
 @dataclass
 class RunContext:
+    """One phase run for one model alias ('_all' for a phase over every model)."""
+
     params: Params
     alias: str
     run_id: str
     staging: Path
     device: str = field(default_factory=pick_device)
-    extra: dict[str, Any] = field(default_factory=dict)
     phase: str = ""
+    inputs: Inputs = field(default_factory=Inputs)
 
     @property
     def spec(self) -> ModelSpec:
+        """The run's model spec (an error for '_all')."""
         return self.params.model(self.alias)
 
     @property
     def seed(self) -> int:
+        """The run's seed (params.yaml's)."""
         return self.params.seed
 
     @cached_property
     def dataset(self) -> Dataset:
-        return load_dataset(self.params.data.dataset, self.params.data.scenarios)
+        """The dataset of params.data, validated; its hash becomes the run's dataset_hash."""
+        ds = load_dataset(self.params.data.dataset, self.params.data.scenarios)
+        self.inputs.record("dataset_hash", ds.sha256)
+        return ds
 
     @cached_property
     def model(self) -> Any:
+        """The run's model, loaded once; its resolved revision becomes the run's model_revision."""
+        return self.load_model(self.alias)
+
+    def load_model(self, alias: str) -> Any:
+        """Load a configured model (the run's own, or another such as a judge). A run over all models
+        ('_all', e.g. validate's judge) records the revision of the model it loads as its own."""
         from core.models.loader import load_model
 
-        return load_model(self.alias, self.spec, self.device)
+        loaded = load_model(alias, self.params.model(alias), self.device)
+        return self.opened(loaded) if alias == self.alias or self.alias == "_all" else loaded
+
+    def opened(self, source: R) -> R:
+        """Record the revision of what the run reads its model through (for a generation backend the phase
+        builds itself); returns it unchanged."""
+        self.inputs.record("model_revision", source.revision)
+        return source
+
+    def activation_cache(self) -> ActivationCache:
+        """Extract's activation cache of this model and dataset (created if new); a complete cache's
+        resolved revision becomes the run's model_revision."""
+        from core.activations import open_cache
+
+        cache = open_cache(self.params, self.alias, self.dataset, self.activations_dir())
+        if cache.complete:
+            self.inputs.record("model_revision", str(cache.manifest()["resolved_revision"]))
+        return cache
+
+    def activations(self, text_ids: list[str]) -> np.ndarray:
+        """Extract's finished activations [layers, texts, d] for these texts (nothing is created: an
+        error when extract has not completed); the cache's resolved revision becomes model_revision."""
+        from core.activations import cached_activations
+
+        acts, revision = cached_activations(self.params, self.alias, self.dataset, text_ids)
+        self.inputs.record("model_revision", revision)
+        return acts
 
     def activations_dir(self) -> Path:
+        """outputs/activations/<alias>."""
         return paths.activations_dir(self.alias)
 
     def phase_dir(self, phase: str) -> Path:

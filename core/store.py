@@ -9,6 +9,7 @@ process ever holds the live file open while phases run.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections import defaultdict
@@ -35,9 +36,30 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame], unit: str = "all
         write_parquet(df, folder / name / f"part-{unit}.parquet")
 
 
-def done_units(folder: Path, table: str) -> set[str]:
-    """Work units already written for a table (for resuming)."""
-    return {p.stem.removeprefix("part-") for p in (folder / table).glob("part-*.parquet")}
+def unit_marker(folder: Path, unit: str) -> Path:
+    """The file that says a work unit's parts are all written (the harness's bookkeeping, never published)."""
+    return folder / ".units" / f"{unit}.json"
+
+
+def write_unit(folder: Path, unit: str, tables: dict[str, pd.DataFrame]) -> None:
+    """Write a work unit's tables as part-<unit>.parquet, then its marker: a unit killed half-way is not done."""
+    write_tables(folder, tables, unit)
+    marker = unit_marker(folder, unit)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    tmp = marker.with_name(f".{marker.name}.tmp")
+    tmp.write_text(json.dumps(sorted(tables)))
+    os.replace(tmp, marker)
+
+
+def done_units(folder: Path) -> set[str]:
+    """Work units whose parts are all written (for resuming)."""
+    return {p.stem for p in (folder / ".units").glob("*.json")}
+
+
+def read_unit(folder: Path, unit: str) -> dict[str, pd.DataFrame]:
+    """A finished work unit's tables, read back from its parts."""
+    names = json.loads(unit_marker(folder, unit).read_text())
+    return {name: pd.read_parquet(folder / name / f"part-{unit}.parquet") for name in names}
 
 
 def publish(staging: Path, final: Path) -> None:

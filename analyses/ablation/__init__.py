@@ -24,8 +24,9 @@ import pandas as pd
 
 from analyses.ablation.edits import Ablated, ablate_lexicon, ablate_random, check_replacements, crossed
 from analyses.causal.common import probes_folder
+from analyses.harness import PhaseRun, final
 from core import paths
-from core.activations import cached_activations, extract_into, key_fields
+from core.activations import extract_into, key_fields
 from core.cache import ActivationCache
 from core.config import AblationConfig
 from core.context import RunContext
@@ -106,12 +107,12 @@ def paired_difference(a: np.ndarray, b: np.ndarray, labels: np.ndarray, n_boot: 
     return auroc(a, labels) - auroc(b, labels), float(lo), float(hi)
 
 
-def run(cfg: AblationConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
+def run(cfg: AblationConfig, ctx: RunContext) -> PhaseRun:
     """Edit, re-extract and re-score; AUROC per layer, method and variant, the texts, and a verdict."""
     ds = ctx.dataset
     lexicon = Lexicon.load(ctx.params.data.lexicon)
     texts = [t for t in ds.texts if t.split in cfg.splits]
-    original = cached_activations(ctx, [t.text_id for t in texts])
+    original = ctx.activations([t.text_id for t in texts])
     edits = edit_texts(texts, lexicon, cfg, ctx.seed)
     acts = {"original": original, **{v: variant_acts(ctx, texts, edits[v], original,
                                                       _variant_cache(ctx, v, cfg, lexicon)) for v in VARIANTS}}
@@ -133,7 +134,7 @@ def run(cfg: AblationConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
     answer = ablation_verdict(table, verdict, int(subset.sum()))
     answer["evidence"] = f"{int(lex.n_replaced.sum())} lexicon words edited in {int((lex.n_replaced > 0).sum())} of " \
         f"{len(lex)} texts ({cfg.mode}); " + answer["evidence"]
-    return {"ablation_auroc": table, "ablation_texts": edited, "causal_verdicts": pd.DataFrame([answer])}
+    yield final({"ablation_auroc": table, "ablation_texts": edited, "causal_verdicts": pd.DataFrame([answer])})
 
 
 def texts_table(texts: list[Text], edits: dict[str, dict[str, Ablated]], lexicon: Lexicon) -> pd.DataFrame:

@@ -25,14 +25,15 @@ import itertools
 import random
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import pandas as pd
 from tqdm import tqdm
 
 from analyses.dataset.templates import SYSTEM, Cell, cells_for, template_id, user_prompt
-from analyses.harness import stamp
+from analyses.harness import PhaseRun, Rows, Tables, Units, final
 from core import paths
 from core.config import DatasetConfig, ValidateConfig
 from core.context import RunContext
@@ -41,7 +42,7 @@ from core.data.lexicon import Lexicon
 from core.data.schema import Instance
 from core.data.textchecks import word_count
 from core.models.generation import GenRequest, GenResult, Sampling, TransformersBackend, VllmBackend, VllmSettings
-from core.store import done_units, read_table, write_tables
+from core.store import read_table
 
 TEXTS, PAIRS = "dataset_generated", "dataset_generated_pairs"
 
@@ -97,6 +98,7 @@ def plan(ds: Dataset, cfg: DatasetConfig, lexicon: Lexicon, alias: str, seed: in
 
 
 def unit_id(index: int) -> str:
+    """The id of the index-th work unit of the plan."""
     return f"u{index:04d}"
 
 
@@ -132,45 +134,75 @@ def pair_rows(texts: pd.DataFrame, rules: ValidateConfig) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _backend(cfg: DatasetConfig, ctx: RunContext) -> TransformersBackend | VllmBackend:
-    sampling = Sampling(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p)
-    if cfg.backend == "vllm":
-        settings = VllmSettings(cfg.vllm_engine, cfg.vllm_tensor_parallel_size, cfg.vllm_max_model_len,
-                                cfg.vllm_gpu_memory_utilization)
-        return VllmBackend(ctx.spec, sampling, settings, ctx.seed)
-    return TransformersBackend(ctx.model, sampling)
+class Backend(Protocol):
+    """What generates the texts (core.models.generation's backends; tests pass a fake through BACKENDS)."""
+
+    name: str
+    model_id: str
+    revision: str
+
+    def generate_units(self, units: list[tuple[str, list[GenRequest]]]) -> Iterator[tuple[str, list[GenResult]]]:
+        """Yield (unit id, results) for each unit, in order, as they finish."""
+        ...
 
 
-def run(cfg: DatasetConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
-    """Generate every unit not yet in the staging folder, one part per unit; summarise all units."""
+def _sampling(cfg: DatasetConfig) -> Sampling:
+    return Sampling(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p)
+
+
+def transformers_backend(cfg: DatasetConfig, ctx: RunContext) -> Backend:
+    """transformers `generate` on the run's model (CPU or GPU)."""
+    return TransformersBackend(ctx.model, _sampling(cfg))
+
+
+def vllm_backend(cfg: DatasetConfig, ctx: RunContext) -> Backend:
+    """vLLM in its own process (GPU)."""
+    settings = VllmSettings(cfg.vllm_engine, cfg.vllm_tensor_parallel_size, cfg.vllm_max_model_len,
+                            cfg.vllm_gpu_memory_utilization)
+    return VllmBackend(ctx.spec, _sampling(cfg), settings, ctx.seed)
+
+
+# dataset.backend -> how to build it (the public seam: a test swaps in a fake generator here).
+BACKENDS: dict[str, Callable[[DatasetConfig, RunContext], Backend]] = {
+    "transformers": transformers_backend, "vllm": vllm_backend}
+
+
+@dataclass
+class Speed:
+    """What this invocation generated (resumed units cost nothing): new tokens and seconds."""
+
+    tokens: int = 0
+    seconds: float = 0.0
+
+
+def run(cfg: DatasetConfig, ctx: RunContext) -> PhaseRun:
+    """Generate every work unit (a rerun of a killed run only the unfinished ones); summarise all units."""
     ds = ctx.dataset
-    units = plan(ds, cfg, Lexicon.load(ctx.params.data.lexicon), ctx.alias, ctx.seed)
-    done = done_units(ctx.staging, TEXTS) & done_units(ctx.staging, PAIRS)
-    todo = [(unit_id(i), u) for i, u in enumerate(units) if unit_id(i) not in done]
-    ctx.extra.update(dataset_hash=ds.sha256)
-    backend = _backend(cfg, ctx) if todo else None
-    started, new_tokens = time.perf_counter(), 0
-    if backend is not None:
-        ctx.extra["model_revision"] = backend.revision
-        planned = dict(todo)
-        stream = backend.generate_units([(uid, [p.request for p in u]) for uid, u in todo])
+    planned = {unit_id(i): u for i, u in enumerate(plan(ds, cfg, Lexicon.load(ctx.params.data.lexicon), ctx.alias,
+                                                        ctx.seed))}
+    speed = Speed()
+
+    def generate(todo: list[str]) -> Iterator[tuple[str, Tables]]:
+        backend = ctx.opened(BACKENDS[cfg.backend](cfg, ctx))
+        started = time.perf_counter()
+        stream = backend.generate_units([(uid, [p.request for p in planned[uid]]) for uid in todo])
         for uid, results in tqdm(stream, total=len(todo), desc=f"dataset {ctx.alias}", unit="unit", file=sys.stderr):
             texts = _text_rows(ds, cfg, backend.name, backend.model_id, backend.revision, uid, planned[uid], results)
-            new_tokens += int(texts.n_tokens.sum())
-            parts = {TEXTS: texts, PAIRS: pair_rows(texts, ctx.params.validate)}
-            write_tables(ctx.staging, stamp(parts, ctx.run_id, ctx.alias), unit=uid)  # parts carry provenance too
-    seconds = time.perf_counter() - started
-    return {"dataset_summary": summarise(ctx, cfg, len(units), len(done), new_tokens, seconds)}
+            speed.tokens += int(texts.n_tokens.sum())
+            yield uid, {TEXTS: texts, PAIRS: pair_rows(texts, ctx.params.validate)}
+        speed.seconds = time.perf_counter() - started
+
+    generated = yield Units(tuple(planned), generate)
+    yield final({"dataset_summary": summarise(cfg, generated, len(planned), speed)})
 
 
-def summarise(ctx: RunContext, cfg: DatasetConfig, n_units: int, n_resumed: int, tokens: int, seconds: float
-              ) -> pd.DataFrame:
+def summarise(cfg: DatasetConfig, generated: Rows, n_units: int, speed: Speed) -> pd.DataFrame:
     """One row: what the run holds (all units, resumed or not) and how fast this invocation was."""
-    texts, pairs = read_table(ctx.staging, TEXTS), read_table(ctx.staging, PAIRS)
-    ctx.extra.setdefault("model_revision", texts.generator_revision.iloc[0])
+    texts, pairs = generated.tables[TEXTS], generated.tables[PAIRS]
+    tokens, seconds = speed.tokens, speed.seconds
     row = {"backend": cfg.backend, "generator_model": texts.generator_model.iloc[0],
            "generator_revision": texts.generator_revision.iloc[0], "n_instances": texts.instance_id.nunique(),
-           "n_texts": len(texts), "n_pairs": len(pairs), "n_units": n_units, "n_units_resumed": n_resumed,
+           "n_texts": len(texts), "n_pairs": len(pairs), "n_units": n_units, "n_units_resumed": len(generated.resumed),
            "share_texts_in_range": float(texts.words.between(60, 150).mean()),
            "share_pairs_within_tolerance": float(pairs.within_tolerance.mean()) if len(pairs) else 0.0,
            "share_finished": float(texts.finished.mean()), "mean_words": float(texts.words.mean()),

@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from analyses.harness import PhaseRun, final
 from analyses.probes.confounds import features, fit_scores, pair_wins, residualize
 from analyses.probes.transfer import map_direction, procrustes
 from core import paths
-from core.activations import cached_activations, key_fields
+from core.activations import key_fields
 from core.cache import ActivationCache
 from core.config import ProbesConfig
 from core.context import RunContext
@@ -194,10 +195,10 @@ def transfer(ctx: RunContext, acts: np.ndarray, y: np.ndarray, splits: list[str]
     return pd.DataFrame(rows)
 
 
-def run(cfg: ProbesConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
+def run(cfg: ProbesConfig, ctx: RunContext) -> PhaseRun:
     """Fit and score probes for every layer from the activation cache (no model is loaded)."""
     ds = ctx.dataset
-    acts = cached_activations(ctx, [t.text_id for t in ds.texts])
+    acts = ctx.activations([t.text_id for t in ds.texts])
     y = np.array([t.empathic for t in ds.texts])
     splits = assign_splits(ds.texts, cfg.split)
     layers = list(range(acts.shape[0])) if cfg.layers == "all" else list(cfg.layers)
@@ -214,9 +215,10 @@ def run(cfg: ProbesConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
     families = np.array([t.family for t in ds.texts])
     embedding = plot_embedding(ctx, acts[chosen], y, families, chosen, cfg.tsne_perplexity)
     plot_auroc_by_layer(ctx, table)
-    return {"probes_auroc": table, "probes_selected": selected, "probes_directions": pd.DataFrame(directions),
-            "probes_lofo": lofo(cfg, acts, y, families, selected, ctx.seed),
-            "probes_confounds": confounds(cfg, ds.texts, y, splits, Lexicon.load(ctx.params.data.lexicon), ctx.seed),
-            "probes_length_control": length_control(cfg, acts, ds, y, splits, selected, fitted, ctx.seed),
-            "probes_task_cosine": task_cosine(acts, ds.texts, y, splits, layers),
-            "probes_transfer": transfer(ctx, acts, y, splits, chosen), "probes_embedding": embedding}
+    lexicon = Lexicon.load(ctx.params.data.lexicon)
+    yield final({"probes_auroc": table, "probes_selected": selected, "probes_directions": pd.DataFrame(directions),
+                 "probes_lofo": lofo(cfg, acts, y, families, selected, ctx.seed),
+                 "probes_confounds": confounds(cfg, ds.texts, y, splits, lexicon, ctx.seed),
+                 "probes_length_control": length_control(cfg, acts, ds, y, splits, selected, fitted, ctx.seed),
+                 "probes_task_cosine": task_cosine(acts, ds.texts, y, splits, layers),
+                 "probes_transfer": transfer(ctx, acts, y, splits, chosen), "probes_embedding": embedding})

@@ -24,15 +24,15 @@ Verdicts (analyses/steering/verdicts.py) per layer x family x scorer, plus the p
 groups: paired effect against alpha = 0 with a bootstrap CI over units (prompt x sample; prompt for
 LD); success only when the CI excludes zero in alpha's sign; elbow and breakdown alpha per sign.
 
-Resumable: each (layer, prompt) is a work unit whose rows are written as parts in the staging folder
-(scores and coherence first, the generations last, which mark the unit done); a rerun skips them.
+Resumable: each (layer, prompt) is a work unit (analyses/harness.py); the harness writes each one's
+rows as it is scored, and a rerun of a killed sweep computes only the units not written.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +41,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from analyses.harness import stamp
+from analyses.harness import PhaseRun, Tables, Units, final
 from analyses.steering.scorers import EmpathyClassifier, is_degenerate, repetition_rate
 from analyses.steering.verdicts import summarise
 from core.config import SteeringConfig
@@ -58,7 +58,6 @@ from core.models.steer import Row, Sampling, Steering, generate_steered, median_
 from core.raters.judge import JudgeItem
 from core.stats.directions import load_directions, selected_layer
 from core.stats.estimates import auroc, bootstrap_auroc
-from core.store import done_units, read_table, write_tables
 
 GENERIC_RUBRIC = {"0": "Ignores the person in need.", "1": "Offers some help when it costs nothing.",
                   "2": "Helps the person in need at a real cost to itself."}
@@ -202,25 +201,23 @@ def _scores(cfg: SteeringConfig, tools: Tools, prompts: list[Prompt], gen: pd.Da
     return scores.dropna(subset=["value"])
 
 
-def _store(ctx: RunContext, layer: int, prompts: list[Prompt], tables: dict[str, pd.DataFrame]) -> None:
-    """One part per (layer, prompt) unit; the generations part goes last, as it marks the unit done."""
-    gen = tables["steering_generations"]
-    for prompt in prompts:
-        ids = set(gen.generation_id[gen.prompt_id == prompt.prompt_id])
-        for name in ("steering_scores", "steering_coherence", "steering_generations"):
-            part = tables[name][tables[name].generation_id.isin(ids)].reset_index(drop=True)
-            write_tables(ctx.staging, stamp({name: part}, ctx.run_id, ctx.alias), unit=f"L{layer}-{prompt.prompt_id}")
+def unit_id(layer: int, prompt: Prompt) -> str:
+    """The work unit of one (layer, prompt): every alpha x sample of it."""
+    return f"L{layer}-{prompt.prompt_id}"
 
 
 def _generate_batch(cfg: SteeringConfig, ctx: RunContext, tools: Tools, batch: list[tuple[int, Prompt]],
-                    direction: np.ndarray, norm: float) -> None:
-    """Generate, score and store every unit of one batch (all on the same layer)."""
+                    direction: np.ndarray, norm: float) -> Iterator[tuple[str, Tables]]:
+    """Generate and score every unit of one batch (all on the same layer); yield each unit's rows."""
     layer, prompts = batch[0][0], [p for _, p in batch]
     steering = Steering(layer, torch.from_numpy(direction), cfg.positions)
     gen, prompt_tokens, rows, out = _generate(cfg, ctx, tools, prompts, steering, norm)
     tables = {"steering_scores": _scores(cfg, tools, prompts, gen, rows, steering),
               "steering_coherence": _coherence(cfg, tools, gen, prompt_tokens, rows, out), "steering_generations": gen}
-    _store(ctx, layer, prompts, tables)
+    for prompt in prompts:
+        ids = set(gen.generation_id[gen.prompt_id == prompt.prompt_id])
+        yield unit_id(layer, prompt), {name: df[df.generation_id.isin(ids)].reset_index(drop=True)
+                                       for name, df in tables.items()}
 
 
 def _judge_model(cfg: SteeringConfig, ctx: RunContext) -> LoadedModel:
@@ -266,24 +263,23 @@ def norm_texts(ds: Dataset, n: int) -> list[tuple[str, str]]:
     return [(ds.texts[i].prompt, ds.texts[i].text) for i in idx]
 
 
-def run(cfg: SteeringConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
-    """Sweep alphas on every selected layer and prompt (resuming finished units), then summarise."""
+def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
+    """Sweep alphas on every selected layer and prompt (one work unit per layer x prompt), then summarise."""
     ds, model = ctx.dataset, ctx.model
-    ctx.extra.update(dataset_hash=ds.sha256, model_revision=model.revision)
     layers, prompts = steered_layers(cfg, ctx), select_prompts(cfg, ds)
     norms = median_response_norms(model, norm_texts(ds, cfg.norm_texts), sorted(layers))
     tools, classifier_rows = fit_scorers(cfg, ctx, _judge_model(cfg, ctx))
-    done = done_units(ctx.staging, "steering_generations")
-    todo = [(layer, p) for layer in sorted(layers) for p in prompts if f"L{layer}-{p.prompt_id}" not in done]
+    units = {unit_id(layer, p): (layer, p) for layer in sorted(layers) for p in prompts}
     rows_per_unit = len(alpha_grid(cfg)) * cfg.samples
-    for batch in tqdm(_batches(todo, rows_per_unit, cfg.batch_rows), desc=f"steering {ctx.alias}", unit="batch",
-                      file=sys.stderr, disable=not todo):
-        layer = batch[0][0]
-        _generate_batch(cfg, ctx, tools, batch, layers[layer], norms[layer][0])
-    gen, scores, coh = (read_table(ctx.staging, name)
-                        for name in ("steering_generations", "steering_scores", "steering_coherence"))
-    summary = summarise(gen, scores, coh, cfg.n_bootstrap, ctx.seed, cfg.min_units, cfg.breakdown_perplexity,
-                        cfg.breakdown_degenerate)
+
+    def sweep(todo: list[str]) -> Iterator[tuple[str, Tables]]:
+        batches = _batches([units[u] for u in todo], rows_per_unit, cfg.batch_rows)
+        for batch in tqdm(batches, desc=f"steering {ctx.alias}", unit="batch", file=sys.stderr):
+            yield from _generate_batch(cfg, ctx, tools, batch, layers[batch[0][0]], norms[batch[0][0]][0])
+
+    swept = (yield Units(tuple(units), sweep)).tables
+    summary = summarise(swept["steering_generations"], swept["steering_scores"], swept["steering_coherence"],
+                        cfg.n_bootstrap, ctx.seed, cfg.min_units, cfg.breakdown_perplexity, cfg.breakdown_degenerate)
     norm_rows = pd.DataFrame([{"layer": k, "median_norm": v[0], "n_tokens": v[1], "n_texts": cfg.norm_texts}
                               for k, v in sorted(norms.items())])
-    return {"steering_summary": summary, "steering_classifier": classifier_rows, "steering_norms": norm_rows}
+    yield final({"steering_summary": summary, "steering_classifier": classifier_rows, "steering_norms": norm_rows})

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from analyses.dataset import load_generated
+from analyses.harness import PhaseRun, final
 from analyses.validate.review import stratified_sample
 from core.config import ValidateConfig
 from core.context import RunContext
@@ -95,16 +96,13 @@ def pair_checks(pairs: pd.DataFrame, tm: pd.DataFrame, cosine: pd.Series, cfg: V
 def judge(cfg: ValidateConfig, ctx: RunContext, pairs: pd.DataFrame, texts: pd.DataFrame, ds: Dataset
           ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(validate_judge rows per judged text, judge checks per judged pair) on the subsample."""
-    from core.models.loader import load_model
-
     spec = ctx.params.model(cfg.judge)
     empathy = pairs[pairs.pair_kind.str.startswith("empathy")]
     chosen = stratified_sample(empathy, cfg.judge_pairs or len(empathy), ctx.seed)
     ids = list(dict.fromkeys([*chosen.text_id_a, *chosen.text_id_b]))
     items = [JudgeItem(texts.situation[t], {str(k): v for k, v in ds.families[texts.family[t]].rubric.items()},
                        texts.text[t]) for t in ids]
-    model = load_model(cfg.judge, spec, ctx.device)
-    ctx.extra["model_revision"] = model.revision
+    model = ctx.load_model(cfg.judge)  # validate runs over all models: the judge is its model (provenance)
     probs = score(model, items, cfg.batch_size)
     weak = spec.source in ("embedded", "tiny")
     table = pd.DataFrame({"text_id": ids, "judge_model": spec.hf_id, "judge_revision": model.revision, "weak": weak,
@@ -166,10 +164,9 @@ def summary(pairs: pd.DataFrame, tm: pd.DataFrame, checks: pd.DataFrame, emb: di
     return df
 
 
-def run(cfg: ValidateConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
+def run(cfg: ValidateConfig, ctx: RunContext) -> PhaseRun:
     """Check every pair; summarise per family; judge a subsample."""
     ds = ctx.dataset
-    ctx.extra.update(dataset_hash=ds.sha256)
     generated = load_generated(cfg.include_generated) if cfg.include_generated else (pd.DataFrame(), pd.DataFrame())
     pairs, texts = frames(ds, generated)
     tm = text_measures(texts, cfg, Lexicon.load(ctx.params.data.lexicon))
@@ -185,5 +182,5 @@ def run(cfg: ValidateConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
     out = summary(pairs, tm, checks, emb, cfg)
     weak = ctx.params.model(cfg.judge).source in ("embedded", "tiny")
     weak = pd.DataFrame([("_all", "judge_weak", float(weak), len(judged), None)], columns=out.columns)
-    return {"dataset_pairs": table, "validate_pairs": checks, "validate_judge": judged,
-            "validate_summary": pd.concat([out, weak.astype({"ok": "boolean"})], ignore_index=True)}
+    yield final({"dataset_pairs": table, "validate_pairs": checks, "validate_judge": judged,
+                 "validate_summary": pd.concat([out, weak.astype({"ok": "boolean"})], ignore_index=True)})

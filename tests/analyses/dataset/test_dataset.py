@@ -81,13 +81,13 @@ def _texts() -> pd.DataFrame:
 def test_interrupted_run_resumes_without_duplicates(project, monkeypatch):
     args = ["dataset", "--set", "dataset.max_instances=6", "--set", "dataset.instances_per_unit=1"]
     first = FakeBackend(fail_after=2)
-    monkeypatch.setattr(phase, "_backend", lambda cfg, ctx: first)
+    monkeypatch.setitem(phase.BACKENDS, "transformers", lambda cfg, ctx: first)
     with pytest.raises(KeyboardInterrupt):
         main(args)
     staging = next((project / "outputs" / ".staging").iterdir())
     assert sorted(p.name for p in (staging / phase.TEXTS).iterdir()) == ["part-u0000.parquet", "part-u0001.parquet"]
     second = FakeBackend()
-    monkeypatch.setattr(phase, "_backend", lambda cfg, ctx: second)
+    monkeypatch.setitem(phase.BACKENDS, "transformers", lambda cfg, ctx: second)
     assert main(args) == 0
     assert second.asked == ["u0002", "u0003", "u0004", "u0005"]  # finished units are not redone
     texts, pairs = _texts(), pd.read_parquet(OUT / "dataset_generated_pairs")
@@ -97,6 +97,8 @@ def test_interrupted_run_resumes_without_duplicates(project, monkeypatch):
     assert summary.n_units == 6 and summary.n_units_resumed == 2 and summary.n_texts == len(texts)
     assert {"source", "temperature", "seed", "prompt_template", "generator_revision"} <= set(texts.columns)
     assert (texts.source == "fake/generator@r1").all() and texts.prompt_template.str.startswith("cell/").all()
+    runs = pd.read_parquet(OUT / "runs")
+    assert runs.model_revision.tolist() == ["r1"] and runs.dataset_hash.str.len().tolist() == [64]
 
 
 def test_vllm_backend_through_the_phase_with_a_fake_engine(project, monkeypatch):
@@ -120,7 +122,7 @@ def _review_sheet(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
 
 
 def test_promote_takes_accepted_pairs_into_a_new_file(project, monkeypatch, capsys):
-    monkeypatch.setattr(phase, "_backend", lambda cfg, ctx: FakeBackend())
+    monkeypatch.setitem(phase.BACKENDS, "transformers", lambda cfg, ctx: FakeBackend())
     assert main(["dataset", "--set", "dataset.max_instances=2"]) == 0
     assert main(["dataset", "promote"]) == 2  # nothing reviewed yet
     pairs = pd.read_parquet(OUT / "dataset_generated_pairs")

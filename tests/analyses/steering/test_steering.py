@@ -11,10 +11,11 @@ import pytest
 
 import analyses.steering as steering
 from analyses.__main__ import main
-from analyses.harness import stamp
+from analyses.harness import FINAL, run_phase, stamp
 from analyses.summary import print_summary
 from core import views
-from core.store import read_table, write_tables
+from core.config import Params, load_params
+from core.store import write_tables
 from tests.analyses.conftest import mini_project
 
 pytestmark = pytest.mark.slow
@@ -40,6 +41,14 @@ def _fake_probes(root: Path) -> None:
         "fakeprobes00", "smollm2-135m"))
 
 
+def steering_prompts(params: Params) -> list[str]:
+    """The prompt ids the sweep steers, in order."""
+    from core.data import load_dataset
+
+    ds = load_dataset(params.data.dataset, params.data.scenarios)
+    return [p.prompt_id for p in steering.select_prompts(params.steering, ds)]
+
+
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     root = tmp_path_factory.mktemp("steering")
@@ -50,27 +59,28 @@ def workdir(tmp_path_factory):
 
 
 def test_killed_sweep_resumes_then_collect_fills_every_table(workdir, monkeypatch):
-    """Kill the sweep in its second unit; the rerun does only the missing units; collect then holds
+    """Kill the sweep after its first unit; the rerun does only the missing units; collect then holds
     every steering table for positive, negative and task-free prompts."""
     root, args = workdir
-    real, calls = steering._generate_batch, []
+    params = load_params(overrides=[a for a in args if a != "--set"])
+    written: list[str] = []
 
-    def crashing(*a, **k):
-        calls.append([p.prompt_id for _, p in a[3]])
-        if len(calls) == 2:
-            raise RuntimeError("killed")
-        return real(*a, **k)
+    def killed(unit: str) -> None:
+        written.append(unit)
+        raise RuntimeError("killed")
 
-    monkeypatch.setattr(steering, "_generate_batch", crashing)
-    assert main(["steering", *args]) == 1
+    with pytest.raises(RuntimeError, match="killed"):
+        run_phase("steering", params, "smollm2-135m", on_unit=killed)
     staging = next((root / "outputs" / ".staging").glob("steering-*"))
-    done_first = set(read_table(staging, "steering_generations").prompt_id)
+    assert written == [f"L{LAYER}-{steering_prompts(params)[0]}"]
+    done_first = set(pd.read_parquet(staging / "steering_generations").prompt_id)
     assert len(done_first) == 1
 
-    calls.clear()
-    monkeypatch.setattr(steering, "_generate_batch", lambda *a, **k: calls.append(1) or real(*a, **k))
-    assert main(["steering", *args]) == 0 and main(["collect"]) == 0
-    assert len(calls) == 2  # the two units left, not the one already stored
+    written.clear()
+    assert run_phase("steering", params, "smollm2-135m", on_unit=written.append)
+    assert main(["collect"]) == 0
+    swept = [u for u in written if u != FINAL]
+    assert len(swept) == 2 and not set(swept) & {f"L{LAYER}-{p}" for p in done_first}  # not the stored one
     with duckdb.connect(str(root / "outputs" / "results.duckdb"), read_only=True) as con:
         gen, scores, coh, summary, clf, runs = (con.sql(f"SELECT * FROM {t}").df() for t in (
             "steering_generations", "steering_scores", "steering_coherence", "steering_summary",

@@ -106,7 +106,7 @@ def test_summary_values(fixture):
 def test_validate_end_to_end_with_generated_pairs(in_tmp_outputs, monkeypatch):
     data = write_mini_dataset(in_tmp_outputs / "mini.json", per_family=1)
     base = ["--set", f"data.dataset={data}"]
-    monkeypatch.setattr(dataset_phase, "_backend", lambda cfg, ctx: FakeBackend())
+    monkeypatch.setitem(dataset_phase.BACKENDS, "transformers", lambda cfg, ctx: FakeBackend())
     assert main(["dataset", *base, "--set", "dataset.max_instances=2"]) == 0
     args = [*base, "--set", "validate.judge_pairs=4", "--set", "validate.include_generated=[smollm2-135m]"]
     assert main(["validate", *args]) == 0 and main(["collect"]) == 0
