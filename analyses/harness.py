@@ -64,7 +64,7 @@ def run_phase(name: str, params: Params, alias: str) -> dict[str, pd.DataFrame]:
         "started_at": started, "finished_at": now(), "wall_s": round(time.perf_counter() - t0, 3)})
     write_tables(staging, tables, unit="final")
     (staging / "run_id").unlink()
-    publish(staging, paths.phase_dir(name, alias, params.profile))
+    publish(staging, paths.phase_dir(name, alias, params.comparison))
     return tables
 
 

@@ -100,5 +100,5 @@ def run(cfg: MediationConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
     if skipped:
         verdict["evidence"] += f"; {len(skipped)} instances skipped (not token-aligned)"
     return {"mediation_effects": table, "mediation_instances": per_instance,
-            "causal_verdicts": pd.DataFrame([verdict])}
+            "mediation_verdicts": pd.DataFrame([verdict])}
 

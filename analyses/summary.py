@@ -44,9 +44,12 @@ SECTIONS: list[Section] = [
      "round(l.adjusted_auroc, 3) AS within_class, round(l.residual_auroc, 3) AS pooled, "
      "round(l.pair_wins_empathic_not_longer, 3) AS wins_not_longer, l.n_pairs_empathic_not_longer AS n "
      "FROM probes_length_control l JOIN runs r USING (run_id) ORDER BY l.model, r.profile = 'v0', l.method"),
-    ("Causal verdicts (patching, ablation, mediation; evidence in the causal_verdicts table):",
-     ("causal_verdicts",),
-     "SELECT model, question, answer FROM causal_verdicts ORDER BY model, question"),
+    ("Causal verdicts of patching (evidence in the patching_verdicts table):", ("patching_verdicts",),
+     "SELECT model, question, answer FROM patching_verdicts ORDER BY model, question"),
+    ("Causal verdicts of ablation (evidence in the ablation_verdicts table):", ("ablation_verdicts",),
+     "SELECT model, question, answer FROM ablation_verdicts ORDER BY model, question"),
+    ("Causal verdicts of mediation (evidence in the mediation_verdicts table):", ("mediation_verdicts",),
+     "SELECT model, question, answer FROM mediation_verdicts ORDER BY model, question"),
     ("Steering, pooled over prompts: classifier effect vs alpha=0 at the largest |alpha| of each sign:",
      ("steering_summary",),
      "SELECT model, layer, family, alpha, round(alpha_rel, 3) AS alpha_rel, round(effect, 3) AS effect, "

@@ -271,7 +271,7 @@ def run(cfg: SteeringConfig, ctx: RunContext) -> dict[str, pd.DataFrame]:
     ds, model = ctx.dataset, ctx.model
     ctx.extra.update(dataset_hash=ds.sha256, model_revision=model.revision)
     layers, prompts = steered_layers(cfg, ctx), select_prompts(cfg, ds)
-    norms = median_response_norms(model, norm_texts(ds, cfg.norm_texts), sorted(layers))
+    norms = median_response_norms(model, norm_texts(ds, cfg.norm_texts), sorted(layers), cfg.norm_max_length)
     tools, classifier_rows = fit_scorers(cfg, ctx, _judge_model(cfg, ctx))
     done = done_units(ctx.staging, "steering_generations")
     todo = [(layer, p) for layer in sorted(layers) for p in prompts if f"L{layer}-{p.prompt_id}" not in done]
