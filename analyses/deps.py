@@ -40,7 +40,8 @@ def _graph(root: Path) -> tuple[Any, dict[str, set[str]]]:
     """grimp's graph of core and analyses, and the modules each module starts as a process."""
     import grimp  # a dev tool (import-linter brings it); only this command needs it
 
-    sys.path.insert(0, str(root))
+    if str(root) not in sys.path:  # grimp finds the packages by import
+        sys.path.insert(0, str(root))
     graph = grimp.build_graph(*CODE, cache_dir=None)
     starts: dict[str, set[str]] = {}
     for module in graph.modules:
