@@ -4,6 +4,7 @@
   python -m analyses validate-data PATH [--scenarios FILE]
   python -m analyses PHASE [--profile smoke|v0|paper] [--model ALIAS] [--set key=value ...]
   python -m analyses summary
+  python -m analyses deps [--write]   (each dvc.yaml stage's code deps, from the import graph)
   python -m analyses dataset [promote] ...; python -m analyses review sample|import ...  (analyses/cli.py)
 
 Exit codes: 0 ok, 2 bad input (file:line: field message, nothing written), 1 any other failure.
@@ -27,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="print the phases")
     sub.add_parser("summary", help="print headline results from outputs/results.duckdb")
+    d = sub.add_parser("deps", help="each dvc.yaml stage's code deps from the import graph (exit 1: dvc.yaml stale)")
+    d.add_argument("--write", action="store_true", help="write them into dvc.yaml")
     v = sub.add_parser("validate-data", help="check a dataset file (ours or v0 JSONL)")
     v.add_argument("path")
     v.add_argument("--scenarios", default="data/scenarios.json")
@@ -79,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             from analyses.summary import print_summary
 
             print_summary()
+        elif args.command == "deps":
+            from analyses.deps import main as deps
+
+            return deps(args.write)
         elif not cli.dispatch(args):
             _run(args)
     except InputError as exc:

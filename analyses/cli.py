@@ -60,17 +60,17 @@ def _params(args: argparse.Namespace) -> Any:
 def _promote(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from analyses.dataset import load_generated
     from analyses.dataset.promote import promote
     from analyses.validate.review import accepted
     from core import paths
+    from core.data.generated import load_generated
     from core.store import read_table
 
     params = _params(args)
     texts, pairs = load_generated([args.model] if args.model else None)
     if not args.promote_all and not pairs.empty:
         try:
-            reviews = read_table(paths.review_dir(), "human_review")
+            reviews = read_table(paths.review_dir(), "validate_review")
         except FileNotFoundError:
             reviews = pd.DataFrame(columns=["pair_id"])
         keep = accepted(reviews, params.dataset.promote_min_realism) if len(reviews) else set()
@@ -97,7 +97,7 @@ def review_pairs(params: Any, source: str, model: str | None) -> Any:
                  "label_b": text_label(p.negative.empathic, p.negative.task), "text_b": p.negative.text}
                 for p in ds.pairs]
         return pd.DataFrame(rows)
-    from analyses.dataset import load_generated
+    from core.data.generated import load_generated
 
     texts, pairs = load_generated([model] if model else None)
     if pairs.empty:
@@ -135,8 +135,8 @@ def _review(args: argparse.Namespace) -> None:
         raise InputError("review import", "give the filled-in sheet: python -m analyses review import FILE")
     known = pd.concat([review_pairs(params, "data", None), review_pairs(params, "generated", None)])
     reviews = read_sheet(Path(args.file), {r["pair_id"]: r for r in known.to_dict("records")})
-    write_tables(paths.review_dir(), {"human_review": reviews}, unit=str(reviews.review_id.iloc[0]))
-    table = summary(read_table(paths.review_dir(), "human_review"), params.dataset.promote_min_realism)
-    write_tables(paths.review_dir(), {"review_summary": table}, unit="all")
+    write_tables(paths.review_dir(), {"validate_review": reviews}, unit=str(reviews.review_id.iloc[0]))
+    table = summary(read_table(paths.review_dir(), "validate_review"), params.dataset.promote_min_realism)
+    write_tables(paths.review_dir(), {"validate_review_summary": table}, unit="all")
     for r in table.itertuples():
         print(f"{r.scope:28s} {r.check:22s} {r.value:.3f}  (n={r.n})")

@@ -163,7 +163,7 @@ def run_phase(name: str, params: Params, alias: str, on_unit: Callable[[str], No
     tables["runs"] = provenance(ctx, started, round(time.perf_counter() - t0, 3)).row()
     write_tables(staging.folder, {"runs": tables["runs"]}, unit=FINAL)  # its own columns: not stamped
     staging.seal()
-    publish(staging.folder, paths.phase_dir(name, alias, params.profile))
+    publish(staging.folder, paths.phase_dir(name, alias, params.comparison))
     finish = getattr(module, "after_publish", None)
     if finish is not None:  # collect builds results.duckdb once its own tables are published too
         finish(getattr(params, name), ctx)

@@ -100,5 +100,5 @@ def run(cfg: MediationConfig, ctx: RunContext) -> PhaseRun:
     if skipped:
         verdict["evidence"] += f"; {len(skipped)} instances skipped (not token-aligned)"
     yield final({"mediation_effects": table, "mediation_instances": per_instance,
-                 "causal_verdicts": pd.DataFrame([verdict])})
+                 "mediation_verdicts": pd.DataFrame([verdict])})
 

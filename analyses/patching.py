@@ -4,7 +4,7 @@ Method. Each instance gives a token-aligned minimal pair of forced-choice prompt
 empathy cue (clean) or a neutral event of equal token length (corrupt), the question, options (A)/(B)
 and "Answer with A or B.", chat-templated with the generation prompt. Behaviour is the logit
 difference LD = logit(empathic letter) - logit(task letter) at the answer position; both option
-orders are run and averaged (counterbalancing), giving `behaviour_forced_choice`.
+orders are run and averaged (counterbalancing), giving `patching_behaviour`.
 Activation patching (interchange interventions, Geiger et al. 2023) runs the corrupt prompt with the
 clean run's residual written at (layer L, position p), for every token of the differing span and the
 final positions, and reports the recovered fraction (LD_patched - LD_corrupt) / (LD_clean -
@@ -199,11 +199,11 @@ def run(cfg: PatchingConfig, ctx: RunContext) -> PhaseRun:
     behaviour = behaviour_rows(bases)
     verdicts = [behaviour_verdict(behaviour, skipped + skipped_b, cfg.n_bootstrap, ctx.seed),
                 _direction_verdict(summary, eff, cfg.n_bootstrap, ctx.seed)]
-    tables = {"behaviour_forced_choice": behaviour, "patching_effects": eff, "patching_summary": summary}
+    tables = {"patching_behaviour": behaviour, "patching_effects": eff, "patching_summary": summary}
     if attr:
         tables["patching_attribution"] = attribution_table(pd.DataFrame(attr), eff)
-        verdicts.append(_attribution_verdict(tables["patching_attribution"]))
-    yield final({**tables, "causal_verdicts": pd.DataFrame(verdicts)})
+        verdicts.append(_attribution_verdict(tables["patching_attribution"], cfg))
+    yield final({**tables, "patching_verdicts": pd.DataFrame(verdicts)})
 
 
 def _significant(row: pd.Series, lo: str, hi: str) -> bool:
@@ -242,10 +242,10 @@ def _direction_verdict(summary: pd.DataFrame, effects: pd.DataFrame, n_boot: int
             "answer": answer, "evidence": te_text + f"{scale}, cue span, mean [95% CI] — " + "; ".join(parts)}
 
 
-def _attribution_verdict(table: pd.DataFrame) -> dict[str, str]:
+def _attribution_verdict(table: pd.DataFrame, cfg: PatchingConfig) -> dict[str, str]:
     rho, n, scale = float(table.spearman.iloc[0]), int(table.n_cells.iloc[0]), "mean recovered fraction"
     if not np.isfinite(rho):
         rho, n, scale = float(table.spearman_delta_ld.iloc[0]), int(table.n_cells_delta_ld.iloc[0]), "mean LD change"
     return {"question": "Does attribution patching rank (layer, position) sites like exact patching?",
-            "answer": "yes" if rho >= 0.7 else ("partly" if rho >= 0.4 else "no"),
+            "answer": "yes" if rho >= cfg.attribution_agree else ("partly" if rho >= cfg.attribution_partly else "no"),
             "evidence": f"Spearman rho = {rho:.2f} over {n} (layer, position) cells of {scale}"}

@@ -12,14 +12,11 @@ from pathlib import Path
 
 import yaml
 
-from core.paths import published_parts
+from core.paths import REVIEW, published_parts
 
 # Phases that load a model (forward passes, generation, interventions). They mirror
 # `analyses.PHASES[name].needs_model`, which the app may not import; tests/app checks the two agree.
 MODEL_PHASES = frozenset({"dataset", "validate", "extract", "ablation", "patching", "mediation", "steering"})
-# Only the paper profile loads multi-billion-parameter models; smoke and v0 use the embedded
-# 135M model, which runs every phase on CPU.
-GPU_PROFILES = frozenset({"paper"})
 
 
 @dataclass(frozen=True)
@@ -40,33 +37,42 @@ def stage_names(dvc_yaml: Path) -> list[str]:
     return list((doc.get("stages") or {}).keys())
 
 
+def _profiles(params_yaml: Path) -> dict[str, dict]:
+    doc = (yaml.safe_load(params_yaml.read_text()) or {}) if params_yaml.exists() else {}
+    return {name: body or {} for name, body in (doc.get("profiles") or {"smoke": {}}).items()}
+
+
 def profile_names(params_yaml: Path) -> list[str]:
     """Profiles declared in params.yaml (smoke first when present)."""
-    if not params_yaml.exists():
-        return ["smoke"]
-    doc = yaml.safe_load(params_yaml.read_text()) or {}
-    names = list((doc.get("profiles") or {"smoke": {}}).keys())
-    return sorted(names, key=lambda n: n != "smoke")
+    return sorted(_profiles(params_yaml), key=lambda n: n != "smoke")
 
 
-def gpu_badge(phase: str, profile: str) -> str:
-    """'GPU' when the phase loads a model under a GPU profile, else 'CPU ok'."""
-    return "GPU" if phase in MODEL_PHASES and profile in GPU_PROFILES else "CPU ok"
+def gpu_profiles(params_yaml: Path) -> frozenset[str]:
+    """Profiles whose models need a GPU (params.yaml `profiles.<name>.gpu`)."""
+    return frozenset(name for name, body in _profiles(params_yaml).items() if body.get("gpu"))
+
+
+def gpu_badge(phase: str, gpu: bool) -> str:
+    """'GPU' when the phase loads a model under a GPU profile (`gpu`), else 'CPU ok'."""
+    return "GPU" if phase in MODEL_PHASES and gpu else "CPU ok"
 
 
 def finished_models(outputs: Path) -> dict[str, tuple[str, ...]]:
-    """Per phase, the models with at least one published table (the parts collect reads)."""
+    """Per phase, the models with at least one published table (the parts collect reads); human review
+    tables, kept beside validate's run, are no run of it."""
     found: dict[str, set[str]] = {}
     for phase, model, _, _ in published_parts(outputs):
-        found.setdefault(phase, set()).add(model)
+        if model != REVIEW:
+            found.setdefault(phase, set()).add(model)
     return {phase: tuple(sorted(models)) for phase, models in found.items()}
 
 
 def phase_statuses(root: Path, outputs: Path, profile: str = "smoke") -> list[PhaseStatus]:
     """Every dvc.yaml stage with its state, finished models and GPU badge."""
     statuses, finished = [], finished_models(outputs)
+    gpu = profile in gpu_profiles(root / "params.yaml")
     for name in stage_names(root / "dvc.yaml"):
         models = finished.get(name, ())
         state = "done" if models else "not run"
-        statuses.append(PhaseStatus(name, state, models, gpu_badge(name, profile)))
+        statuses.append(PhaseStatus(name, state, models, gpu_badge(name, gpu)))
     return statuses

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.errors import InputError
 
@@ -47,137 +47,142 @@ class ModelSpec(Section):
 
 
 class DataConfig(Section):
-    dataset: str = "data/dataset_expanded.json"
-    scenarios: str = "data/scenarios.json"
-    lexicon: str = "data/lexicon.json"
+    dataset: str
+    scenarios: str
+    lexicon: str
 
 
 class ExtractConfig(Section):
-    pooling: Pooling = "response_mean"
-    chat_template: bool = True
-    batch_tokens: PositiveInt = 4096
-    max_length: Annotated[int, Field(gt=8)] = 512
-    cache_dtype: Literal["float16", "bfloat16", "float32"] = "float16"
+    pooling: Pooling
+    chat_template: bool
+    batch_tokens: PositiveInt
+    max_length: Annotated[int, Field(gt=8)]
+    cache_dtype: Literal["float16", "bfloat16", "float32"]
 
 
 class ProbesConfig(Section):
-    methods: list[Literal["mean_diff", "logistic"]] = ["mean_diff", "logistic"]
-    layers: Literal["all"] | list[int] = "all"
-    logistic_c: PositiveFloat = 1.0
-    n_bootstrap: Annotated[int, Field(ge=10)] = 1000
-    threshold: Literal["train_midpoint", "test_median"] = "train_midpoint"
-    split: Literal["families", "v0_random_pairs"] = "families"
-    select_on: Literal["validation", "test"] = "validation"
-    tsne_perplexity: PositiveFloat = 30.0
+    methods: list[Literal["mean_diff", "logistic"]]
+    layers: Literal["all"] | list[int]
+    logistic_c: PositiveFloat
+    n_bootstrap: Annotated[int, Field(ge=10)]
+    threshold: Literal["train_midpoint", "test_median"]
+    split: Literal["families", "v0_random_pairs"]
+    select_on: Literal["validation", "test"]
+    tsne_perplexity: PositiveFloat
 
 
 class CollectConfig(Section):
     pass
 
 
-# Sections of the later phases. Each is owned by its phase: fields are added here, with defaults,
-# and documented in params.yaml.
+# Sections of the later phases. Each is owned by its phase: a field is typed here and given its value
+# (and its documentation) in params.yaml only, so the two cannot drift (config once; a test checks it).
 class DatasetConfig(Section):
-    backend: Literal["transformers", "vllm"] = "transformers"
-    max_instances: PositiveInt | None = None
-    samples: PositiveInt = 1
-    temperature: Annotated[float, Field(ge=0)] = 0.8
-    top_p: Annotated[float, Field(gt=0, le=1)] = 0.95
-    max_new_tokens: PositiveInt = 256
-    target_words: tuple[Annotated[int, Field(ge=60)], Annotated[int, Field(le=150)]] = (80, 120)
-    crossed_every: PositiveInt = 4
-    instances_per_unit: PositiveInt = 8
-    vllm_engine: str = "vllm"
-    vllm_tensor_parallel_size: PositiveInt = 1
-    vllm_max_model_len: PositiveInt = 4096
-    vllm_gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] = 0.9
-    promote_min_realism: Annotated[int, Field(ge=1, le=5)] = 3
+    backend: Literal["transformers", "vllm"]
+    max_instances: PositiveInt | None
+    samples: PositiveInt
+    temperature: Annotated[float, Field(ge=0)]
+    top_p: Annotated[float, Field(gt=0, le=1)]
+    max_new_tokens: PositiveInt
+    target_words: tuple[PositiveInt, PositiveInt]  # within validate's words_min..words_max (checked in Params)
+    crossed_every: PositiveInt
+    instances_per_unit: PositiveInt
+    vllm_tensor_parallel_size: PositiveInt
+    vllm_max_model_len: PositiveInt
+    vllm_gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)]
+    promote_min_realism: Annotated[int, Field(ge=1, le=5)]
 
 
 class ValidateConfig(Section):
-    judge: str = "smollm2-135m"
-    judge_pairs: PositiveInt | None = None
-    batch_size: PositiveInt = 16
-    words_min: PositiveInt = 60
-    words_max: PositiveInt = 150
-    length_tolerance: Annotated[float, Field(ge=0)] = 0.15
-    shingle: PositiveInt = 5
-    near_duplicate: Annotated[float, Field(gt=0, le=1)] = 0.5
-    ngram: PositiveInt = 8
-    max_ngram_sharing: Annotated[float, Field(ge=0, le=1)] = 0.05
-    sentiment_gap: Annotated[float, Field(gt=0)] = 1.0
-    include_generated: list[str] = []
+    judge: str
+    judge_pairs: PositiveInt | None
+    batch_size: PositiveInt
+    words_min: PositiveInt
+    words_max: PositiveInt
+    length_tolerance: Annotated[float, Field(ge=0)]
+    shingle: PositiveInt
+    near_duplicate: Annotated[float, Field(gt=0, le=1)]
+    ngram: PositiveInt
+    max_ngram_sharing: Annotated[float, Field(ge=0, le=1)]
+    sentiment_gap: Annotated[float, Field(gt=0)]
+    min_crossed_share: Annotated[float, Field(ge=0, le=1)]
+    include_generated: list[str]
 
 
 class BaselinesConfig(Section):
-    n_directions: Annotated[int, Field(ge=100)] = 1000
-    n_permutations: Annotated[int, Field(ge=100)] = 1000
-    layers: Literal["all"] | list[int] = "all"
+    n_directions: Annotated[int, Field(ge=100)]
+    n_permutations: Annotated[int, Field(ge=100)]
+    layers: Literal["all"] | list[int]
 
 
 class PatchingConfig(Section):
-    probe_method: Literal["mean_diff", "logistic"] = "mean_diff"
-    instances_per_family: Annotated[int, Field(ge=0)] = 0  # 0 = every instance
-    behaviour_per_family: Annotated[int, Field(ge=0)] = 0  # behaviour table's sample; 0 = every instance
-    layers: Literal["all"] | list[int] = "all"
-    max_span_positions: PositiveInt | None = None  # cap on span tokens patched one at a time
-    final_positions: PositiveInt = 3
-    min_effect: PositiveFloat = 0.1  # |LD_clean - LD_corrupt| below this: recovered is undefined
-    batch_rows: PositiveInt = 64
-    n_bootstrap: Annotated[int, Field(ge=10)] = 1000
-    attribution: bool = True
+    probe_method: Literal["mean_diff", "logistic"]
+    instances_per_family: Annotated[int, Field(ge=0)]  # 0 = every instance
+    behaviour_per_family: Annotated[int, Field(ge=0)]  # behaviour table's sample; 0 = every instance
+    layers: Literal["all"] | list[int]
+    max_span_positions: PositiveInt | None  # cap on span tokens patched one at a time
+    final_positions: PositiveInt
+    min_effect: PositiveFloat  # |LD_clean - LD_corrupt| below this: recovered is undefined
+    batch_rows: PositiveInt
+    n_bootstrap: Annotated[int, Field(ge=10)]
+    attribution: bool
+    attribution_agree: Annotated[float, Field(ge=-1, le=1)]  # Spearman rho for the verdict "yes"
+    attribution_partly: Annotated[float, Field(ge=-1, le=1)]  # ... and for "partly"
 
 
 class AblationConfig(Section):
-    mode: Literal["replace", "remove"] = "replace"
-    splits: list[Literal["train", "validation", "test"]] = ["test"]
-    layers: Literal["all"] | list[int] = "all"
-    methods: list[Literal["mean_diff", "logistic"]] = ["mean_diff", "logistic"]
-    n_bootstrap: Annotated[int, Field(ge=10)] = 1000
+    mode: Literal["replace", "remove"]
+    splits: list[Literal["train", "validation", "test"]]
+    layers: Literal["all"] | list[int]
+    methods: list[Literal["mean_diff", "logistic"]]
+    n_bootstrap: Annotated[int, Field(ge=10)]
 
 
 class MediationConfig(Section):
-    probe_method: Literal["mean_diff", "logistic"] = "mean_diff"
-    instances_per_family: Annotated[int, Field(ge=0)] = 0  # 0 = every instance
-    layers: Literal["all"] | list[int] = "all"
-    positions: Literal["from_cue", "after_cue"] = "from_cue"
-    min_effect: PositiveFloat = 0.1
-    batch_rows: PositiveInt = 64
-    n_bootstrap: Annotated[int, Field(ge=10)] = 1000
+    probe_method: Literal["mean_diff", "logistic"]
+    instances_per_family: Annotated[int, Field(ge=0)]  # 0 = every instance
+    layers: Literal["all"] | list[int]
+    positions: Literal["from_cue", "after_cue"]
+    min_effect: PositiveFloat
+    batch_rows: PositiveInt
+    n_bootstrap: Annotated[int, Field(ge=10)]
 
 
 class SteeringConfig(Section):
-    probe_method: Literal["mean_diff", "logistic"] = "mean_diff"
-    layers: Literal["selected"] | list[int] = "selected"  # selected = the probes phase's validation choice
-    alphas: list[Annotated[float, Field(ge=0)]] = [0, 1, 2, 3, 5, 7, 10, 15, 20, 25, 30]
-    negative: bool = True  # also run -alpha for every alpha
-    positions: Literal["response", "all"] = "response"
-    families: list[str] | None = None  # None = every family
-    prompts_per_family: Annotated[int, Field(ge=0)] = 0  # 0 = every instance
-    task_free_prompts: Annotated[int, Field(ge=0)] | None = None  # None = every dataset steering prompt
-    samples: PositiveInt = 5
-    temperature: Annotated[float, Field(ge=0)] = 0.7
-    top_p: Annotated[float, Field(gt=0, le=1)] = 0.9
-    max_new_tokens: PositiveInt = 128
-    batch_rows: PositiveInt = 256
-    norm_texts: PositiveInt = 16
-    forced_choice_orders: Literal["both", "instance"] = "both"  # both = mean LD over the two option orders
-    judge: str = "smollm2-135m"
-    judge_validation_texts: Annotated[int, Field(ge=0)] = 60
-    classifier_c: PositiveFloat = 1.0
-    n_bootstrap: Annotated[int, Field(ge=10)] = 1000
-    min_units: Annotated[int, Field(ge=2)] = 5
-    repetition_n: PositiveInt = 3
-    degenerate_repetition: Annotated[float, Field(gt=0, le=1)] = 0.5
-    degenerate_min_words: Annotated[int, Field(ge=0)] = 3
-    breakdown_perplexity: PositiveFloat = 2.0
-    breakdown_degenerate: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    probe_method: Literal["mean_diff", "logistic"]
+    layers: Literal["selected"] | list[int]  # selected = the probes phase's validation choice
+    alphas: list[Annotated[float, Field(ge=0)]]
+    negative: bool  # also run -alpha for every alpha
+    positions: Literal["response", "all"]
+    families: list[str] | None  # None = every family
+    prompts_per_family: Annotated[int, Field(ge=0)]  # 0 = every instance
+    task_free_prompts: Annotated[int, Field(ge=0)] | None  # None = every dataset steering prompt
+    samples: PositiveInt
+    temperature: Annotated[float, Field(ge=0)]
+    top_p: Annotated[float, Field(gt=0, le=1)]
+    max_new_tokens: PositiveInt
+    batch_rows: PositiveInt
+    norm_texts: PositiveInt
+    norm_max_length: Annotated[int, Field(gt=8)]
+    forced_choice_orders: Literal["both", "instance"]  # both = mean LD over the two option orders
+    judge: str
+    judge_validation_texts: Annotated[int, Field(ge=0)]
+    classifier_c: PositiveFloat
+    n_bootstrap: Annotated[int, Field(ge=10)]
+    min_units: Annotated[int, Field(ge=2)]
+    repetition_n: PositiveInt
+    degenerate_repetition: Annotated[float, Field(gt=0, le=1)]
+    degenerate_min_words: Annotated[int, Field(ge=0)]
+    breakdown_perplexity: PositiveFloat
+    breakdown_degenerate: Annotated[float, Field(gt=0, lt=1)]
 
 
 class Profile(Section):
     """A named overlay: which models run, and per-section overrides."""
 
     models: list[str]
+    gpu: bool  # its models need a GPU: the TUI badges its model phases "GPU"
+    beside: bool  # a comparison profile (v0): its runs sit beside the main ones, as <model>@<profile>
     extract: dict[str, Any] = {}
     probes: dict[str, Any] = {}
     collect: dict[str, Any] = {}
@@ -196,19 +201,32 @@ class Params(Section):
     seed: int
     profile: str = "smoke"
     run_models: list[str] = []
-    data: DataConfig = DataConfig()
+    data: DataConfig
     models: dict[str, ModelSpec]
     profiles: dict[str, Profile]
-    extract: ExtractConfig = ExtractConfig()
-    probes: ProbesConfig = ProbesConfig()
-    collect: CollectConfig = CollectConfig()
-    dataset: DatasetConfig = DatasetConfig()
-    validate: ValidateConfig = ValidateConfig()  # type: ignore[assignment]  # see the warnings filter above
-    baselines: BaselinesConfig = BaselinesConfig()
-    patching: PatchingConfig = PatchingConfig()
-    ablation: AblationConfig = AblationConfig()
-    mediation: MediationConfig = MediationConfig()
-    steering: SteeringConfig = SteeringConfig()
+    extract: ExtractConfig
+    probes: ProbesConfig
+    collect: CollectConfig
+    dataset: DatasetConfig
+    validate: ValidateConfig  # type: ignore[assignment]  # see the warnings filter above
+    baselines: BaselinesConfig
+    patching: PatchingConfig
+    ablation: AblationConfig
+    mediation: MediationConfig
+    steering: SteeringConfig
+
+    @model_validator(mode="after")
+    def _targets_within_length_rules(self) -> Params:
+        lo, hi = self.dataset.target_words
+        if not self.validate.words_min <= lo <= hi <= self.validate.words_max:
+            raise ValueError(f"dataset.target_words {lo}-{hi} must lie within validate's words_min..words_max "
+                             f"({self.validate.words_min}-{self.validate.words_max})")
+        return self
+
+    @property
+    def comparison(self) -> str | None:
+        """The profile's name when its runs sit beside the main ones (outputs/<phase>/<model>@<profile>)."""
+        return self.profile if self.profiles[self.profile].beside else None
 
     def model(self, alias: str) -> ModelSpec:
         """The spec of a configured model, or a clear error listing the known aliases."""

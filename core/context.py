@@ -125,7 +125,7 @@ class RunContext:
 
     def phase_dir(self, phase: str) -> Path:
         """Where `phase` publishes this model's tables under this run's profile."""
-        return paths.phase_dir(phase, self.alias, self.params.profile)
+        return paths.phase_dir(phase, self.alias, self.params.comparison)
 
     def save_figure(self, fig: Any, name: str) -> list[Path]:
         """Write a matplotlib figure as PNG and PDF under outputs/figures/<phase>/<model>/ (the same

@@ -6,12 +6,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 OUTPUTS = Path("outputs")
+# validate's folder of human review tables, beside its run's `_all` (so a validate rerun, which swaps
+# `_all`, keeps them); not a model, so the Pipeline screen does not count it as a finished run
+REVIEW = "_review"
 
 
-def phase_dir(phase: str, model: str, profile: str = "smoke") -> Path:
-    """outputs/<phase>/<model>; runs of comparison profiles (v0) sit beside it as <model>@<profile>
-    so v0 and v1 numbers coexist."""
-    return OUTPUTS / phase / (model if profile in ("smoke", "paper") else f"{model}@{profile}")
+def phase_dir(phase: str, model: str, comparison: str | None = None) -> Path:
+    """outputs/<phase>/<model>; runs of a comparison profile (params `beside: true`, e.g. v0) sit beside it
+    as <model>@<profile> so v0 and v1 numbers coexist (`comparison` is that profile, Params.comparison)."""
+    return OUTPUTS / phase / (f"{model}@{comparison}" if comparison else model)
 
 
 def staging_dir(phase: str, model: str, params_hash: str) -> Path:
@@ -52,10 +55,10 @@ def phase_root(phase: str) -> Path:
 
 
 def review_dir() -> Path:
-    """Human review ratings (`human_review`, `review_summary`), collected like a phase's tables."""
-    return OUTPUTS / "review" / "_all"
+    """Human review ratings (`validate_review`, `validate_review_summary`), collected like validate's tables."""
+    return OUTPUTS / "validate" / REVIEW
 
 
 def review_sheet(name: str) -> Path:
-    """A review sheet for a person to fill in (outside the table tree, so `collect` skips it)."""
-    return OUTPUTS / "review" / "sheets" / name
+    """A review sheet for a person to fill in (a CSV, not a table part, so `collect` skips it)."""
+    return review_dir() / "sheets" / name

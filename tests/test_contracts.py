@@ -1,4 +1,5 @@
-"""Project-wide contracts: one name per phase everywhere (P4); stages never write under data/ (P8)."""
+"""Project-wide contracts: one name per phase everywhere (P4); params.yaml is the only place a knob's value lives
+(P5); dvc.yaml's code deps are what each stage imports; stages never write under data/ (P8)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from pathlib import Path
 import yaml
 
 from analyses import PHASES
-from core.config import Params
+from analyses.deps import merged, stage_deps
+from core import paths
+from core.config import Params, Section
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,14 +19,60 @@ def _dvc() -> dict:
     return yaml.safe_load((ROOT / "dvc.yaml").read_text())
 
 
+def _params_yaml() -> dict:
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def _sections() -> dict[str, type[Section]]:
+    """The params sections typed by a Section class (data and every phase)."""
+    return {name: f.annotation for name, f in Params.model_fields.items()
+            if isinstance(f.annotation, type) and issubclass(f.annotation, Section) and name != "models"}
+
+
 def test_phase_names_agree_everywhere():
-    stages = set(_dvc()["stages"])
-    sections = set(yaml.safe_load((ROOT / "params.yaml").read_text())) & set(Params.model_fields)
+    stages = _dvc()["stages"]
     analyses = ROOT / "analyses"
     modules = {p.stem for p in analyses.glob("*.py")} | {p.parent.name for p in analyses.glob("*/__init__.py")}
-    assert stages == set(PHASES)
-    assert set(PHASES) <= sections
+    assert set(stages) == set(PHASES)
+    assert set(PHASES) <= set(_params_yaml()) & set(_sections())
     assert set(PHASES) <= modules
+    for name in PHASES:
+        assert _sections()[name].__name__ == f"{name.capitalize()}Config", name
+        body = stages[name].get("do", stages[name])
+        assert name in body.get("params", []) or not _sections()[name].model_fields, name  # its own section
+        assert f"python -m analyses {name} " in body["cmd"], name
+
+
+def test_every_section_value_lives_in_params_yaml_only():
+    raw = _params_yaml()
+    for name, cls in _sections().items():
+        assert set(raw[name]) == set(cls.model_fields), name  # no knob missing, none unknown
+        assert all(f.is_required() for f in cls.model_fields.values()), f"{name}: a default duplicates params.yaml"
+    for profile in raw["profiles"].values():
+        assert isinstance(profile["gpu"], bool) and isinstance(profile["beside"], bool)
+
+
+def test_no_test_seam_is_a_knob():
+    assert "vllm_engine" not in _params_yaml()["dataset"]
+    assert "--backend" not in _dvc()["stages"]["dataset"]["do"]["cmd"]  # dataset.backend is the knob
+
+
+def test_human_review_is_validate_s_and_survives_a_validate_rerun():
+    review = paths.review_dir()
+    assert review.parent == paths.phase_root("validate") and review != paths.phase_dir("validate", "_all")
+    assert paths.review_sheet("x.csv").is_relative_to(review)
+    assert not any(str(p).startswith("outputs/review") for p in (review, paths.review_sheet("x.csv")))
+
+
+def test_dvc_code_deps_are_what_each_stage_imports():
+    stages, computed = _dvc()["stages"], stage_deps(PHASES)
+    for name, stage in stages.items():
+        deps = stage.get("do", stage)["deps"]
+        assert deps == merged(deps, computed[name]), f"{name}: run `python -m analyses deps --write`"
+    extract, steering = set(computed["extract"]), set(computed["steering"])
+    assert not any(d.startswith("analyses/steering") for d in extract)  # a steering edit leaves extract cached
+    assert "analyses/steering" in steering and "core/models/steer.py" in steering
+    assert "core/models/vllm_worker.py" in set(computed["dataset"])  # started as a process, not imported
 
 
 def test_no_stage_writes_under_data():

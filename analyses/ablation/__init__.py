@@ -134,7 +134,7 @@ def run(cfg: AblationConfig, ctx: RunContext) -> PhaseRun:
     answer = ablation_verdict(table, verdict, int(subset.sum()))
     answer["evidence"] = f"{int(lex.n_replaced.sum())} lexicon words edited in {int((lex.n_replaced > 0).sum())} of " \
         f"{len(lex)} texts ({cfg.mode}); " + answer["evidence"]
-    yield final({"ablation_auroc": table, "ablation_texts": edited, "causal_verdicts": pd.DataFrame([answer])})
+    yield final({"ablation_auroc": table, "ablation_texts": edited, "ablation_verdicts": pd.DataFrame([answer])})
 
 
 def texts_table(texts: list[Text], edits: dict[str, dict[str, Ablated]], lexicon: Lexicon) -> pd.DataFrame:

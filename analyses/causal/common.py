@@ -55,7 +55,7 @@ def summarise(effects: pd.DataFrame, by: list[str], n_boot: int, seed: int) -> p
 
 
 def behaviour_rows(bases: Mapping[str, BaseRuns]) -> pd.DataFrame:
-    """behaviour_forced_choice: LD per instance and condition, both orders and their mean."""
+    """patching_behaviour: LD per instance and condition, both orders and their mean."""
     rows = []
     for iid, base in bases.items():
         for condition, ld in (("clean", base.ld_clean), ("corrupt", base.ld_corrupt)):

@@ -34,17 +34,14 @@ from tqdm import tqdm
 
 from analyses.dataset.templates import SYSTEM, Cell, cells_for, template_id, user_prompt
 from analyses.harness import PhaseRun, Rows, Tables, Units, final
-from core import paths
 from core.config import DatasetConfig, ValidateConfig
 from core.context import RunContext
 from core.data import Dataset, Text, derive_pairs
+from core.data.generated import PAIRS, TEXTS
 from core.data.lexicon import Lexicon
 from core.data.schema import Instance
 from core.data.textchecks import word_count
 from core.models.generation import GenRequest, GenResult, Sampling, TransformersBackend, VllmBackend, VllmSettings
-from core.store import read_table
-
-TEXTS, PAIRS = "dataset_generated", "dataset_generated_pairs"
 
 
 @dataclass(frozen=True)
@@ -157,8 +154,7 @@ def transformers_backend(cfg: DatasetConfig, ctx: RunContext) -> Backend:
 
 def vllm_backend(cfg: DatasetConfig, ctx: RunContext) -> Backend:
     """vLLM in its own process (GPU)."""
-    settings = VllmSettings(cfg.vllm_engine, cfg.vllm_tensor_parallel_size, cfg.vllm_max_model_len,
-                            cfg.vllm_gpu_memory_utilization)
+    settings = VllmSettings(cfg.vllm_tensor_parallel_size, cfg.vllm_max_model_len, cfg.vllm_gpu_memory_utilization)
     return VllmBackend(ctx.spec, _sampling(cfg), settings, ctx.seed)
 
 
@@ -193,31 +189,22 @@ def run(cfg: DatasetConfig, ctx: RunContext) -> PhaseRun:
         speed.seconds = time.perf_counter() - started
 
     generated = yield Units(tuple(planned), generate)
-    yield final({"dataset_summary": summarise(cfg, generated, len(planned), speed)})
+    yield final({"dataset_summary": summarise(cfg, generated, len(planned), speed, ctx.params.validate)})
 
 
-def summarise(cfg: DatasetConfig, generated: Rows, n_units: int, speed: Speed) -> pd.DataFrame:
-    """One row: what the run holds (all units, resumed or not) and how fast this invocation was."""
+def summarise(cfg: DatasetConfig, generated: Rows, n_units: int, speed: Speed, rules: ValidateConfig
+              ) -> pd.DataFrame:
+    """One row: what the run holds (all units, resumed or not) and how fast this invocation was; `rules`
+    are the dataset's length rules (validate's settings)."""
     texts, pairs = generated.tables[TEXTS], generated.tables[PAIRS]
     tokens, seconds = speed.tokens, speed.seconds
     row = {"backend": cfg.backend, "generator_model": texts.generator_model.iloc[0],
            "generator_revision": texts.generator_revision.iloc[0], "n_instances": texts.instance_id.nunique(),
            "n_texts": len(texts), "n_pairs": len(pairs), "n_units": n_units, "n_units_resumed": len(generated.resumed),
-           "share_texts_in_range": float(texts.words.between(60, 150).mean()),
+           "share_texts_in_range": float(texts.words.between(rules.words_min, rules.words_max).mean()),
            "share_pairs_within_tolerance": float(pairs.within_tolerance.mean()) if len(pairs) else 0.0,
            "share_finished": float(texts.finished.mean()), "mean_words": float(texts.words.mean()),
            "max_new_tokens": cfg.max_new_tokens, "new_tokens": tokens, "seconds": round(seconds, 3),
            "tokens_per_s": round(tokens / seconds, 1) if tokens and seconds else None}
     return pd.DataFrame([row])
 
-
-def load_generated(aliases: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Published generated texts and pairs of the given generators (default: every one found)."""
-    root = paths.phase_root("dataset")
-    found = sorted(p.name for p in root.glob("*") if (p / TEXTS).is_dir()) if root.is_dir() else []
-    chosen = aliases if aliases is not None else found
-    texts = [read_table(paths.phase_dir("dataset", a), TEXTS) for a in chosen]
-    pairs = [read_table(paths.phase_dir("dataset", a), PAIRS) for a in chosen]
-    if not texts:
-        return pd.DataFrame(), pd.DataFrame()
-    return pd.concat(texts, ignore_index=True), pd.concat(pairs, ignore_index=True)

@@ -267,7 +267,7 @@ def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
     """Sweep alphas on every selected layer and prompt (one work unit per layer x prompt), then summarise."""
     ds, model = ctx.dataset, ctx.model
     layers, prompts = steered_layers(cfg, ctx), select_prompts(cfg, ds)
-    norms = median_response_norms(model, norm_texts(ds, cfg.norm_texts), sorted(layers))
+    norms = median_response_norms(model, norm_texts(ds, cfg.norm_texts), sorted(layers), cfg.norm_max_length)
     tools, classifier_rows = fit_scorers(cfg, ctx, _judge_model(cfg, ctx))
     units = {unit_id(layer, p): (layer, p) for layer in sorted(layers) for p in prompts}
     rows_per_unit = len(alpha_grid(cfg)) * cfg.samples

@@ -23,13 +23,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analyses.dataset import load_generated
 from analyses.harness import PhaseRun, final
 from analyses.validate.review import stratified_sample
 from core.config import ValidateConfig
 from core.context import RunContext
 from core.data import Dataset
 from core.data import textchecks as tc
+from core.data.generated import load_generated
 from core.data.lexicon import Lexicon
 from core.raters.embedding import embed, mean_pairwise_distance
 from core.raters.judge import JudgeItem, expected, score
@@ -147,7 +147,8 @@ def _family_rows(fam: str, pairs: pd.DataFrame, tm: pd.DataFrame, checks: pd.Dat
     return rows
 
 
-_LIMITS = {"ngram_sharing_rate": lambda v, c: v < c.max_ngram_sharing, "lexical_crossing_share": lambda v, c: v >= 0.25,
+_LIMITS = {"ngram_sharing_rate": lambda v, c: v < c.max_ngram_sharing,
+           "lexical_crossing_share": lambda v, c: v >= c.min_crossed_share,
            "share_within_tolerance": lambda v, c: v == 1.0, "share_texts_in_range": lambda v, c: v == 1.0,
            "exact_duplicate_share": lambda v, c: v == 0.0}
 
@@ -182,5 +183,5 @@ def run(cfg: ValidateConfig, ctx: RunContext) -> PhaseRun:
     out = summary(pairs, tm, checks, emb, cfg)
     weak = ctx.params.model(cfg.judge).source in ("embedded", "tiny")
     weak = pd.DataFrame([("_all", "judge_weak", float(weak), len(judged), None)], columns=out.columns)
-    yield final({"dataset_pairs": table, "validate_pairs": checks, "validate_judge": judged,
+    yield final({"validate_dataset_pairs": table, "validate_pairs": checks, "validate_judge": judged,
                  "validate_summary": pd.concat([out, weak.astype({"ok": "boolean"})], ignore_index=True)})

@@ -99,7 +99,7 @@ def _rows(path: Path) -> list[tuple[int, dict[str, str]]]:
 
 
 def read_sheet(path: Path, known: dict[str, dict[str, str]]) -> pd.DataFrame:
-    """A filled-in sheet as `human_review` rows; `known` maps pair_id -> its pair columns."""
+    """A filled-in sheet as `validate_review` rows; `known` maps pair_id -> its pair columns."""
     seen: dict[str, int] = {}
     rows = []
     for line, row in _rows(path):

@@ -116,7 +116,6 @@ class TransformersBackend:
 
 @dataclass(frozen=True)
 class VllmSettings:
-    engine: str = "vllm"  # module providing LLM and SamplingParams (tests pass a fake)
     tensor_parallel_size: int = 1
     max_model_len: int = 4096
     gpu_memory_utilization: float = 0.9

@@ -147,11 +147,12 @@ def _generation_config(model: LoadedModel, n: int) -> GenerationConfig:
                             use_cache=True)
 
 
-def median_response_norms(model: LoadedModel, texts: list[tuple[str, str]], layers: list[int]
+def median_response_norms(model: LoadedModel, texts: list[tuple[str, str]], layers: list[int], max_length: int
                           ) -> dict[int, tuple[float, int]]:
     """layer -> (median L2 norm of the residual over response tokens, number of tokens), from
-    (prompt, response) pairs under the chat template (the scale that makes alpha relative)."""
-    items = [encode(model.tokenizer, p, r, "response_mean", True, 512) for p, r in texts]
+    (prompt, response) pairs under the chat template, each cut at max_length tokens (the scale that makes
+    alpha relative)."""
+    items = [encode(model.tokenizer, p, r, "response_mean", True, max_length) for p, r in texts]
     ids, mask, weights = collate(items, model.tokenizer.pad_token_id)
     keep = weights > 0  # response tokens only: no template tokens, no attention-sink first token
     out = {}

@@ -7,7 +7,8 @@ else that anything in the process prints to stdout (vLLM logs there) is redirect
 result stream stays parseable. Prompts get the model's own chat template; every request carries its
 own sampling seed, so a row's text does not depend on which rows share its batch.
 
-This is the only module that imports vLLM, and only by the name given in the job ("vllm").
+This is the only module that imports vLLM: the module named by $EIA_VLLM_ENGINE, "vllm" when unset (tests
+name a stand-in there; it is a test seam, not a knob, so it is not in params.yaml).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any, TextIO
 
 from core.models.generation import chat_messages
 
+ENGINE_ENV = "EIA_VLLM_ENGINE"
+
 
 def _result_stream() -> TextIO:
     """Keep the real stdout for results; send every other write to fd 1 to stderr."""
@@ -30,7 +33,7 @@ def _result_stream() -> TextIO:
 
 
 def _engine(job: dict[str, Any]) -> tuple[Any, Any]:
-    module = importlib.import_module(job["engine"])
+    module = importlib.import_module(os.environ.get(ENGINE_ENV, "vllm"))
     llm = module.LLM(model=job["model"], revision=job["revision"], dtype=job["dtype"], seed=job["seed"],
                      tensor_parallel_size=job["tensor_parallel_size"], max_model_len=job["max_model_len"],
                      gpu_memory_utilization=job["gpu_memory_utilization"])

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from analyses.__main__ import main
+from core.paths import published_parts
 from tests.conftest import ROOT, write_mini_dataset
 
 
@@ -22,6 +23,18 @@ def _inside(root: Path) -> Iterator[None]:
         yield
     finally:
         os.chdir(old)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tables_are_named_after_their_phase(tmp_path_factory) -> Iterator[None]:
+    """P4 on real outputs: once the session's end-to-end runs are done, every table any of them published
+    (outputs/<phase>/<model>/<table>/ under the session's temp folder) is named <phase>_... ("runs" is the
+    harness's provenance table, shared by all phases)."""
+    yield
+    wrong = sorted({f"outputs/{phase}/{table}" for outputs in tmp_path_factory.getbasetemp().rglob("outputs")
+                    for phase, _, table, _ in published_parts(outputs)
+                    if table != "runs" and not table.startswith(f"{phase}_")})
+    assert not wrong, f"tables not prefixed by their phase: {wrong}"
 
 
 @contextmanager

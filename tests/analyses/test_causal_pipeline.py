@@ -35,14 +35,15 @@ def _sql(root: Path, query: str):
 
 def test_every_causal_table_is_filled(workdir):
     root, _ = workdir
-    for table in ("behaviour_forced_choice", "patching_effects", "patching_summary", "patching_attribution",
+    for table in ("patching_behaviour", "patching_effects", "patching_summary", "patching_attribution",
                   "ablation_auroc", "ablation_texts", "mediation_effects"):
         assert len(_sql(root, f"SELECT * FROM {table}")) > 0, table
     effects = _sql(root, "SELECT * FROM patching_effects")
     assert set(effects.kind) == {"full", "direction_only", "steering"}
     assert set(_sql(root, "SELECT variant FROM ablation_auroc").variant) >= {
         "original", "lexicon_removed", "random_removed", "crossed_subset"}
-    verdicts = _sql(root, "SELECT * FROM causal_verdicts")
+    verdicts = _sql(root, "SELECT * FROM patching_verdicts UNION ALL SELECT * FROM ablation_verdicts "
+                    "UNION ALL SELECT * FROM mediation_verdicts")
     assert len(verdicts) == 5 and verdicts.answer.str.len().gt(0).all()
     runs = _sql(root, "SELECT * FROM runs")
     assert set(_sql(root, "SELECT run_id FROM mediation_effects").run_id) <= set(runs.run_id)

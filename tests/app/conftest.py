@@ -28,7 +28,7 @@ stages:
     cmd: python -m analyses collect
     outs: [outputs/results.duckdb]
 """
-PARAMS_YAML = "seed: 1\nprofiles:\n  paper: {}\n  smoke: {}\n  v0: {}\n"
+PARAMS_YAML = "seed: 1\nprofiles:\n  paper: {gpu: true}\n  smoke: {gpu: false}\n  v0: {}\n"
 
 
 def pytest_configure(config: pytest.Config) -> None:

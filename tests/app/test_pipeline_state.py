@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from app.pipeline_state import MODEL_PHASES, gpu_badge, phase_statuses, profile_names, stage_names
+from app.pipeline_state import (
+    MODEL_PHASES,
+    finished_models,
+    gpu_badge,
+    gpu_profiles,
+    phase_statuses,
+    profile_names,
+    stage_names,
+)
 
 
 def test_stages_in_file_order(repo: Path) -> None:
@@ -19,10 +28,28 @@ def test_status_from_published_tables_only(repo: Path) -> None:
     assert by_name["collect"].state == "not run" and by_name["collect"].models == ()
 
 
-def test_gpu_badge_only_for_model_phases_under_paper() -> None:
-    assert gpu_badge("extract", "paper") == "GPU"
-    assert gpu_badge("extract", "smoke") == "CPU ok"
-    assert gpu_badge("probes", "paper") == "CPU ok"
+def test_gpu_badge_only_for_model_phases_under_a_gpu_profile(repo: Path) -> None:
+    assert gpu_profiles(repo / "params.yaml") == {"paper"}
+    assert gpu_badge("extract", True) == "GPU"
+    assert gpu_badge("extract", False) == "CPU ok"
+    assert gpu_badge("probes", True) == "CPU ok"
+    badges = {s.name: s.badge for s in phase_statuses(repo, repo / "outputs", "paper")}
+    assert badges == {"extract": "GPU", "probes": "CPU ok", "collect": "CPU ok"}
+
+
+def test_the_real_gpu_profiles_are_the_paper_one() -> None:
+    assert gpu_profiles(Path(__file__).resolve().parents[2] / "params.yaml") == {"paper"}
+
+
+def test_human_review_is_no_run_of_validate(repo: Path) -> None:
+    outputs = repo / "outputs"
+    part = next(outputs.rglob("part-*.parquet"))
+    for model in ("_review", "_all"):
+        (outputs / "validate" / model / "validate_review").mkdir(parents=True)
+        shutil.copy(part, outputs / "validate" / model / "validate_review" / part.name)
+        if model == "_review":
+            assert "validate" not in finished_models(outputs)
+    assert finished_models(outputs)["validate"] == ("_all",)
 
 
 def test_profiles_smoke_first(repo: Path) -> None:

@@ -7,8 +7,9 @@ import pytest
 
 import core.activations as extract_mod
 from core.cache import ActivationCache
-from core.config import ExtractConfig
+from core.config import load_params
 from core.data import load_dataset
+from tests.conftest import ROOT
 
 
 def _texts(mini_dataset):
@@ -28,7 +29,7 @@ def test_interrupted_extraction_resumes_without_duplicates(tmp_path, mini_datase
     from core.models.loader import load_model
 
     model = load_model("tiny", ModelSpec(source="tiny", hf_id="tiny-llama", family="llama"))
-    texts, cfg = _texts(mini_dataset), ExtractConfig(batch_tokens=600)
+    texts, cfg = _texts(mini_dataset), load_params(ROOT / "params.yaml", overrides=["extract.batch_tokens=600"]).extract
     cache = ActivationCache.open(tmp_path, {"k": 1})
     real, calls = extract_mod.pooled_residuals, {"n": 0}
 

@@ -47,3 +47,26 @@ def test_paper_profile_names_the_four_models():
     paper = load_params(ROOT / "params.yaml", "paper")
     assert paper.run_models == ["phi3-mini", "llama3-8b", "gemma2-9b", "llama3-70b"]
     assert all(paper.model(m).source == "hub" for m in paper.run_models)
+
+
+def test_a_missing_knob_is_an_error_naming_it(tmp_path):
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    del raw["steering"]["norm_max_length"]  # no default fills it in: params.yaml is the only value
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(InputError) as err:
+        load_params(path)
+    assert err.value.field == "steering.norm_max_length"
+
+
+def test_target_words_must_meet_the_length_rules():
+    with pytest.raises(InputError, match="words_min"):
+        load_params(ROOT / "params.yaml", "smoke", ["dataset.target_words=[40, 120]"])
+    widest = load_params(ROOT / "params.yaml", "smoke", ["dataset.target_words=[60, 150]"])
+    assert widest.dataset.target_words == (60, 150)
+
+
+def test_comparison_profiles_publish_beside_the_main_runs():
+    assert load_params(ROOT / "params.yaml", "v0").comparison == "v0"
+    assert load_params(ROOT / "params.yaml", "smoke").comparison is None
+    assert load_params(ROOT / "params.yaml", "paper").comparison is None

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from analyses.ablation import _auroc_rows, crossed_mask, edit_texts, paired_difference, variant_acts
-from core.config import AblationConfig
+from core.config import load_params
 from core.data import load_dataset
 from core.data.lexicon import Lexicon
 from tests.conftest import ROOT
@@ -31,7 +31,7 @@ class _NoModel:
 
 def test_empty_lexicon_leaves_texts_and_auroc_unchanged(dataset):
     texts = [t for t in dataset.texts if t.split == "test"]
-    edits = edit_texts(texts, Lexicon({}), AblationConfig(), seed=0)
+    edits = edit_texts(texts, Lexicon({}), load_params(ROOT / "params.yaml").ablation, seed=0)
     for variant in edits.values():
         assert all(variant[t.text_id].text == t.text and variant[t.text_id].n_replaced == 0 for t in texts)
     rng = np.random.default_rng(0)

@@ -21,6 +21,7 @@ from core.config import load_params
 from core.data import load_dataset
 from core.data.lexicon import Lexicon
 from core.models.generation import GenResult
+from core.models.vllm_worker import ENGINE_ENV
 from tests.conftest import ROOT, write_mini_dataset
 
 OUT = Path("outputs") / "dataset" / "smollm2-135m"
@@ -103,9 +104,9 @@ def test_interrupted_run_resumes_without_duplicates(project, monkeypatch):
 
 def test_vllm_backend_through_the_phase_with_a_fake_engine(project, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv(ENGINE_ENV, "tests.core.models.fake_vllm")
     before = sorted(p.name for p in (project / "data").iterdir())
-    args = ["dataset", "--backend", "vllm", "--set", "dataset.vllm_engine=tests.core.models.fake_vllm",
-            "--set", "dataset.max_instances=3", "--set", "dataset.instances_per_unit=2"]
+    args = ["dataset", "--backend", "vllm", "--set", "dataset.max_instances=3", "--set", "dataset.instances_per_unit=2"]
     assert main(args) == 0
     texts = _texts()
     assert (texts.backend == "vllm").all() and texts.text_id.is_unique and len(texts) == 12

@@ -98,16 +98,17 @@ def test_missing_column_and_non_utf8(tmp_path):
 
 def test_review_cli_sample_then_import(in_tmp_outputs, capsys):
     assert main(["review", "sample", "--n", "20", "--seed", "5"]) == 0
-    sheet = in_tmp_outputs / "outputs" / "review" / "sheets" / "review-data-n20-s5.csv"
+    review = in_tmp_outputs / "outputs" / "validate" / "_review"
+    sheet = review / "sheets" / "review-data-n20-s5.csv"
     df = pd.read_csv(sheet)
     assert len(df) == 20 and df.family.nunique() == 12  # stratified over the 12 families
     _fill(sheet, [("yes", "yes", "4", "")] * 19 + [("yes", "no", "2", "")])
     assert main(["review", "import", str(sheet)]) == 0
     out = capsys.readouterr().out
     assert "label_agreement" in out
-    stored = pd.read_parquet(in_tmp_outputs / "outputs" / "review" / "_all" / "human_review")
+    stored = pd.read_parquet(review / "validate_review")
     assert len(stored) == 20 and stored.label_ok_a.all()
-    summary_table = pd.read_parquet(in_tmp_outputs / "outputs" / "review" / "_all" / "review_summary")
+    summary_table = pd.read_parquet(review / "validate_review_summary")
     agree = summary_table.set_index(["scope", "check"]).value["all", "label_agreement"]
     assert agree == pytest.approx(39 / 40)
     bad = in_tmp_outputs / "bad.csv"

@@ -10,7 +10,7 @@ import pytest
 import analyses.dataset as dataset_phase
 from analyses.__main__ import main
 from analyses.validate import pair_checks, summary, text_measures
-from core.config import ValidateConfig
+from core.config import load_params
 from core.data import textchecks as tc
 from core.data.lexicon import Lexicon
 from tests.analyses.dataset.test_dataset import FakeBackend
@@ -40,7 +40,7 @@ PAIRS = pd.DataFrame([("p1", "fa", "i1", "empathy_task_completed", "i1:ec", "i1:
 def fixture():
     texts = pd.DataFrame([{"text_id": k, "instance_id": v[0], "family": v[1], "empathic": v[2], "task": v[3],
                            "text": v[4]} for k, v in TEXTS.items()]).set_index("text_id")
-    cfg = ValidateConfig()
+    cfg = load_params(ROOT / "params.yaml").validate
     tm = text_measures(texts, cfg, Lexicon.load(ROOT / "data" / "lexicon.json"))
     checks = pair_checks(PAIRS, tm, pd.Series([0.9, 0.8, 0.7, 0.95]), cfg)
     judge = pd.DataFrame([("p1", "judge_a", 1.8, False), ("p1", "judge_b", 0.3, False),
@@ -111,7 +111,7 @@ def test_validate_end_to_end_with_generated_pairs(in_tmp_outputs, monkeypatch):
     args = [*base, "--set", "validate.judge_pairs=4", "--set", "validate.include_generated=[smollm2-135m]"]
     assert main(["validate", *args]) == 0 and main(["collect"]) == 0
     with duckdb.connect(str(in_tmp_outputs / "outputs" / "results.duckdb"), read_only=True) as con:
-        pairs = con.sql("SELECT * FROM dataset_pairs").df()
+        pairs = con.sql("SELECT * FROM validate_dataset_pairs").df()
         checks = con.sql("SELECT * FROM validate_pairs").df()
         summ = con.sql("SELECT * FROM validate_summary").df()
         judged = con.sql("SELECT * FROM validate_judge").df()

@@ -19,8 +19,10 @@ from core.models.generation import (
     chat_messages,
     generate_batch,
 )
+from core.models.vllm_worker import ENGINE_ENV
 
 ROOT = Path(__file__).resolve().parents[3]
+FAKE = "tests.core.models.fake_vllm"  # a stand-in vllm module, named to the worker through ENGINE_ENV
 PROMPTS = ["Say something about rain.", "Describe a long walk through a quiet city at night, step by step.",
            "Hi."]
 
@@ -83,12 +85,13 @@ def test_transformers_backend_yields_each_unit_with_its_seed(tiny_llama):
 def _vllm(model: str = "org/model") -> VllmBackend:
     spec = ModelSpec(source="hub", hf_id=model, revision="abc123", family="llama", dtype="bfloat16")
     sampling = Sampling(max_new_tokens=32, temperature=0.7, top_p=0.9)
-    settings = VllmSettings(engine="tests.core.models.fake_vllm", tensor_parallel_size=2)
+    settings = VllmSettings(tensor_parallel_size=2)
     return VllmBackend(spec, sampling, settings, seed=5)
 
 
 def test_vllm_backend_runs_the_engine_in_its_own_process(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv(ENGINE_ENV, FAKE)
     units = [("u0", [GenRequest("a", "SYS", "first", 101), GenRequest("b", "SYS", "second", 102)]),
              ("u1", [GenRequest("c", "SYS", "third", 103)])]
     out = list(_vllm().generate_units(units))
@@ -107,6 +110,7 @@ def test_vllm_backend_runs_the_engine_in_its_own_process(monkeypatch):
 
 def test_vllm_worker_failure_is_an_error(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv(ENGINE_ENV, FAKE)
     with pytest.raises(RuntimeError, match="exit code"):
         list(_vllm("boom").generate_units([("u0", [GenRequest("a", "S", "x", 1)])]))
 
@@ -120,4 +124,4 @@ def test_only_the_worker_imports_vllm():
                 offenders.append(path.relative_to(ROOT))
     assert offenders == []
     worker = (ROOT / "core" / "models" / "vllm_worker.py").read_text()
-    assert "importlib.import_module(job[\"engine\"])" in worker
+    assert 'importlib.import_module(os.environ.get(ENGINE_ENV, "vllm"))' in worker

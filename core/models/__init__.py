@@ -1,0 +1,1 @@
+"""The one engine (DESIGN P2): loading, forward, capture, patch, steer, score, generate."""
