@@ -29,10 +29,10 @@ class Toy:
             for unit in todo:
                 self.computed.append(unit)
                 n = int(unit[1:])
-                yield unit, {"toy_rows": pd.DataFrame({"unit": [unit, unit], "value": [n, 10 * n]})}
+                yield unit, {"collect_rows": pd.DataFrame({"unit": [unit, unit], "value": [n, 10 * n]})}
 
-        rows = (yield Units(UNITS, compute)).tables["toy_rows"]
-        yield final({"toy_total": pd.DataFrame({"total": [int(rows.value.sum())], "n": [len(rows)]})})
+        rows = (yield Units(UNITS, compute)).tables["collect_rows"]
+        yield final({"collect_total": pd.DataFrame({"total": [int(rows.value.sum())], "n": [len(rows)]})})
 
 
 def _kill_after(n: int):
@@ -47,8 +47,8 @@ def _kill_after(n: int):
 
 def _published(alias: str = "_all") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     folder = paths.phase_dir("collect", alias)
-    rows = read_table(folder, "toy_rows").drop(columns="run_id").sort_values(["unit", "value"], ignore_index=True)
-    return rows, read_table(folder, "toy_total").drop(columns="run_id"), read_table(folder, "runs")
+    rows = read_table(folder, "collect_rows").drop(columns="run_id").sort_values(["unit", "value"], ignore_index=True)
+    return rows, read_table(folder, "collect_total").drop(columns="run_id"), read_table(folder, "runs")
 
 
 def test_killed_run_resumes_only_the_missing_unit_and_publishes_what_an_uninterrupted_run_does(in_tmp_outputs):
@@ -73,12 +73,12 @@ def test_killed_run_resumes_only_the_missing_unit_and_publishes_what_an_uninterr
     rows, total, runs = _published()
     assert rows.equals(expected_rows) and total.equals(expected_total)
     assert not rows.duplicated().any() and len(rows) == 6
-    assert runs.run_id.tolist() == [first_id] and set(tables["toy_rows"].run_id) == {first_id}
+    assert runs.run_id.tolist() == [first_id] and set(tables["collect_rows"].run_id) == {first_id}
     assert not staged.exists()
     folder = paths.phase_dir("collect", "_all")
-    assert sorted(p.name for p in folder.iterdir()) == ["runs", "toy_rows", "toy_total"]  # no bookkeeping
-    assert sorted(p.name for p in (folder / "toy_rows").iterdir()) == [f"part-{u}.parquet" for u in UNITS]
-    assert [p.name for p in (folder / "toy_total").iterdir()] == [f"part-{FINAL}.parquet"]
+    assert sorted(p.name for p in folder.iterdir()) == ["collect_rows", "collect_total", "runs"]  # no bookkeeping
+    assert sorted(p.name for p in (folder / "collect_rows").iterdir()) == [f"part-{u}.parquet" for u in UNITS]
+    assert [p.name for p in (folder / "collect_total").iterdir()] == [f"part-{FINAL}.parquet"]
 
 
 def test_a_unit_the_phase_does_not_write_is_an_error(in_tmp_outputs):
