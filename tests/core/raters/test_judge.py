@@ -54,8 +54,11 @@ class _Planted(torch.nn.Module):
         last = attention_mask.sum(dim=1) - 1
         logits[torch.arange(len(last)), last, self.ids[0]] = 0.0
         logits[torch.arange(len(last)), last, self.ids[2]] = 5.0
-        # like HF: a [batch, k] position tensor keeps those positions of each row
-        return SimpleNamespace(logits=torch.take_along_dim(logits, logits_to_keep[..., None], dim=1))
+        # like HF: a [batch, k] position tensor keeps those positions of each row (5.23+); a 1-D one
+        # keeps the same positions in every row (5.20)
+        if logits_to_keep.ndim == 2:
+            return SimpleNamespace(logits=torch.take_along_dim(logits, logits_to_keep[..., None], dim=1))
+        return SimpleNamespace(logits=logits[:, logits_to_keep])
 
 
 def test_score_reads_the_last_real_token(tiny_llama):
