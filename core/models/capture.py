@@ -17,7 +17,7 @@ def pooled_residuals(model: LoadedModel, ids: torch.Tensor, mask: torch.Tensor, 
                      layers: list[int]) -> torch.Tensor:
     """Weighted sums over positions of the residual after each layer: [len(layers), batch, d]."""
     w = weights.to(model.device).unsqueeze(-1)
-    reads, _ = engine.trace(model, engine.hf_inputs(model, ids, mask), layers,
+    reads, _ = engine.traced_forward(model, engine.hf_inputs(model, ids, mask), layers,
                             lambda h: (h * engine.beside(w, h)).sum(dim=1))
     return torch.stack([reads[i].float().cpu() for i in layers])
 
@@ -25,5 +25,5 @@ def pooled_residuals(model: LoadedModel, ids: torch.Tensor, mask: torch.Tensor, 
 def residual_stream(model: LoadedModel, ids: torch.Tensor, mask: torch.Tensor, layers: list[int]
                     ) -> list[torch.Tensor]:
     """Full per-position residuals [batch, seq, d] after each requested layer (for tests, patching)."""
-    reads, _ = engine.trace(model, engine.hf_inputs(model, ids, mask), layers)
+    reads, _ = engine.traced_forward(model, engine.hf_inputs(model, ids, mask), layers)
     return [reads[i].float().cpu() for i in layers]

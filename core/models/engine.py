@@ -3,7 +3,7 @@ object, decoder-layer outputs, hooks, nnsight and devices. Everything else in co
 token ids, layers, residuals and logits and calls the functions here.
 
 Three ways to run a forward share one argument builder (`hf_inputs`) and one prefix-KV helper:
-- `trace`: an nnsight trace that reads a function of the residual after some layers (pooling happens
+- `traced_forward`: an nnsight trace that reads a function of the residual after some layers (pooling happens
   inside the trace, so only what is read leaves the model) and may add a per-row delta at one block.
 - `generate_added`: an nnsight `generate` adding a per-row delta at one block at every step.
 - `edited_logits` / `residual_grads`: plain forward hooks with one edit per batch row, block stubs
@@ -26,7 +26,6 @@ goes to that output's device (`beside`), and each cache layer is indexed on its 
 from __future__ import annotations
 
 import copy
-import functools
 import inspect
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -45,7 +44,7 @@ from core.models.rows import Edit, LayerPlan, Row, batches, left_pad, plans, pos
 
 __all__ = ["Edit", "Row", "batches", "beside", "edited_logits", "expand", "forward_logits", "generate_added",
            "hf_inputs", "hooked_residuals", "left_pad", "logits_at", "position_ids", "prefix_cache",
-           "residual_grads", "take_rows", "trace", "wrap"]
+           "residual_grads", "take_rows", "traced_forward", "wrap"]
 
 # 5.23+ slices hidden states with a [batch, k] `logits_to_keep` per row; 5.20 indexes [:, keep] (1-D only)
 PER_ROW_KEEP = hasattr(modeling_utils, "slice_logits_to_keep")
@@ -69,10 +68,9 @@ def beside(t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     return t.to(h.device)
 
 
-@functools.cache
-def _cache_keyword(cls: type) -> str:
+def _cache_keyword(model: LoadedModel) -> str:
     # 5.24 renamed `past_key_values` to `cache` (forward keyword and output field alike)
-    return "cache" if "cache" in inspect.signature(cls.forward).parameters else "past_key_values"
+    return "cache" if "cache" in inspect.signature(model.hf.forward).parameters else "past_key_values"
 
 
 def hf_inputs(model: LoadedModel, ids: torch.Tensor, mask: torch.Tensor | None = None,
@@ -86,7 +84,7 @@ def hf_inputs(model: LoadedModel, ids: torch.Tensor, mask: torch.Tensor | None =
     if positions is not None:
         out["position_ids"] = positions.to(dev)
     if cache is not None:
-        out[_cache_keyword(type(model.hf))] = cache
+        out[_cache_keyword(model)] = cache
     out["use_cache"] = use_cache
     if keep is not None:
         out["logits_to_keep"] = keep
@@ -101,10 +99,13 @@ def forward_logits(model: LoadedModel, inputs: dict[str, Any]) -> torch.Tensor:
         return model.hf(**inputs).logits
 
 
-def logits_at(model: LoadedModel, ids: torch.Tensor, mask: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
-    """[batch, vocab] logits at position last[r] of each row r, without vocabulary logits elsewhere."""
-    last = last.to(model.device)
-    if PER_ROW_KEEP:
+def logits_at(model: LoadedModel, ids: torch.Tensor, mask: torch.Tensor, last: torch.Tensor,
+              per_row: bool = PER_ROW_KEEP) -> torch.Tensor:
+    """[batch, vocab] logits at position last[r] of each row r, without vocabulary logits elsewhere
+    (`per_row=False` takes the path for transformers < 5.23 on any version)."""
+    # HF slices the final norm's output with these positions: on a device map, that is the last GPU
+    last = last.to(next(get_path(model.hf, FAMILIES[model.spec.family].final_norm_path).parameters()).device)
+    if per_row:
         return forward_logits(model, hf_inputs(model, ids, mask, keep=last[:, None]))[:, 0]
     cols, row_col = torch.unique(last, return_inverse=True)  # 5.20: the distinct positions, then each row's
     logits = forward_logits(model, hf_inputs(model, ids, mask, keep=cols))
@@ -127,7 +128,7 @@ def prefix_cache(model: LoadedModel, prefixes: list[list[int]], width: int | Non
         inputs = hf_inputs(model, ids, mask, position_ids(mask), use_cache=True, keep=1)
     with torch.no_grad():
         out = model.hf(**inputs)
-    return getattr(out, _cache_keyword(type(model.hf))), mask
+    return getattr(out, _cache_keyword(model)), mask
 
 
 def take_rows(cache: Any, index: torch.Tensor) -> Any:
@@ -165,7 +166,7 @@ def _added(output: Any, delta: torch.Tensor) -> Any:
     return add_to_output(output, beside(delta, residual_from_output(output)))
 
 
-def trace(model: LoadedModel, inputs: dict[str, Any], reads: Sequence[int] = (),
+def traced_forward(model: LoadedModel, inputs: dict[str, Any], reads: Sequence[int] = (),
           fn: Callable[[torch.Tensor], torch.Tensor] = lambda h: h, add: tuple[int, torch.Tensor] | None = None,
           logits: bool = False) -> tuple[dict[int, torch.Tensor], torch.Tensor | None]:
     """One nnsight forward: {layer: fn(residual after it)} for `reads`, with `add` = (block, delta)
@@ -188,7 +189,7 @@ def generate_added(model: LoadedModel, ids: torch.Tensor, mask: torch.Tensor, la
                    ) -> torch.Tensor:
     """Prompt + generated ids [rows, T + n] of one `generate` call adding delta [rows, 1, d] to block
     `layer`'s output at every step (prefill included); `cache` holds already-run prompt positions."""
-    kwargs: dict[str, Any] = {} if cache is None else {_cache_keyword(type(model.hf)): cache}
+    kwargs: dict[str, Any] = {} if cache is None else {_cache_keyword(model): cache}
     if processor is not None:
         kwargs["logits_processor"] = LogitsProcessorList([processor])
     envoy, n = _envoys(model)[layer], max_new_tokens

@@ -67,8 +67,8 @@ def forward_after_prefix(model: LoadedModel, prefixes: list[list[int]], suffixes
         reads: dict[int, torch.Tensor] = {}
         if steering is not None and alphas is not None:
             delta = steering_delta(model, steering, [alphas[r] for r in rows])
-            reads, logits = engine.trace(model, inputs, read_layers, lambda h: h[:, -1], (steering.layer, delta),
-                                         logits=True)
+            reads, logits = engine.traced_forward(model, inputs, read_layers, lambda h: h[:, -1],
+                                                  (steering.layer, delta), logits=True)
         else:
             logits = engine.forward_logits(model, inputs)
         yield Chunk(rows, logits.float().cpu(), ids, smask,  # type: ignore[union-attr]
