@@ -26,6 +26,7 @@ from core.activations import encode_texts, extract_into  # noqa: E402
 from core.cache import ActivationCache  # noqa: E402
 from core.config import load_params  # noqa: E402
 from core.data import load_dataset  # noqa: E402
+from core.models import engine  # noqa: E402
 from core.models.loader import load_model  # noqa: E402
 from core.models.text import collate, length_buckets  # noqa: E402
 
@@ -39,16 +40,12 @@ def _timed(fn) -> float:
 
 
 def bench_v0(model, encoded) -> float:
-    layers = model.layer_modules()
-
     def run() -> None:
         for layer in V0_LAYERS:
             pooled: list[torch.Tensor] = []  # v0 mean-pooled the hooked layer's output per text
-            hook = layers[layer].register_forward_hook(lambda m, i, o, keep=pooled: keep.append(o.mean(dim=1)))
             for e in encoded:
-                with torch.inference_mode():
-                    model.hf(input_ids=torch.tensor([e.ids]), use_cache=False)
-            hook.remove()
+                store = engine.hooked_residuals(model, engine.hf_inputs(model, torch.tensor([e.ids])), [layer])
+                pooled.append(store[layer].mean(dim=1))
 
     return _timed(run)
 
@@ -57,8 +54,7 @@ def bench_bare(model, encoded, batch_tokens: int) -> float:
     def run() -> None:
         for batch in length_buckets([len(e.ids) for e in encoded], batch_tokens):
             ids, mask, _ = collate([encoded[i] for i in batch], model.tokenizer.pad_token_id)
-            with torch.inference_mode():
-                model.hf(input_ids=ids, attention_mask=mask, output_hidden_states=True, use_cache=False)
+            engine.forward_logits(model, engine.hf_inputs(model, ids, mask, hidden=True))
 
     return _timed(run)
 

@@ -26,7 +26,7 @@ from core.config import load_params  # noqa: E402
 from core.data import load_dataset  # noqa: E402
 from core.data.prompts import prompt_ids  # noqa: E402
 from core.models.loader import load_model  # noqa: E402
-from core.models.steer import Row, Sampling, Steering, generate_steered  # noqa: E402
+from core.models.steer import Sampling, SteeredRow, Steering, generate_steered  # noqa: E402
 
 GRID = [0, 1, 2, 3, 5, 7, 10, 15, 20, 25, 30]
 
@@ -43,7 +43,7 @@ def main() -> None:
     v = torch.randn(model.d_model, generator=torch.Generator().manual_seed(0))
     steering = Steering(args.layer, v / v.norm())  # the cost does not depend on which direction
     alphas = sorted({float(a) for a in GRID} | {-float(a) for a in GRID})
-    rows = [Row(0, a, seed=1234) for a in alphas]
+    rows = [SteeredRow(0, a, seed=1234) for a in alphas]
     sampling = Sampling(max_new_tokens=args.tokens, temperature=0.7, top_p=0.9)
     generate_steered(model, ids, rows[:2], steering, Sampling(max_new_tokens=2, temperature=0.7, top_p=0.9))  # warm-up
     start = time.perf_counter()

@@ -18,9 +18,9 @@ from core import paths
 from core.cache import ActivationCache
 from core.config import ExtractConfig, Params
 from core.data import Dataset, Text
+from core.models.capture import pooled_residuals
 from core.models.loader import LoadedModel, revision_key
 from core.models.text import Encoded, collate, encode, length_buckets
-from core.models.tracing import pooled_residuals
 
 
 @dataclass

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from core.data.prompts import ChoicePair, letter_ids
-from core.models.interventions import Edit, Row, residual_gradients, run_rows
 from core.models.loader import LoadedModel
+from core.models.patch import Edit, Row, residual_gradients, run_rows
 
 
 @dataclass

@@ -54,7 +54,7 @@ from core.data.textchecks import sentiment
 from core.errors import InputError
 from core.models.loader import LoadedModel, load_model
 from core.models.scoring import continuation_nll, forced_choice_text, judge_scores, steered_last_logits
-from core.models.steer import Row, Sampling, Steering, generate_steered, median_response_norms
+from core.models.steer import Sampling, SteeredRow, Steering, generate_steered, median_response_norms
 from core.raters.judge import JudgeItem
 from core.stats.directions import load_directions, selected_layer
 from core.stats.estimates import auroc, bootstrap_auroc
@@ -147,7 +147,7 @@ def _forced_choice(cfg: SteeringConfig, tools: Tools, prompts: list[Prompt], ste
         return {}
     tok = tools.model.tokenizer
     ids = [prompt_ids(tok, forced_choice_text(inst, first)) for inst, first in cases]
-    rows = [Row(i, a) for i in range(len(cases)) for a in alphas]
+    rows = [SteeredRow(i, a) for i in range(len(cases)) for a in alphas]
     logits, _ = steered_last_logits(tools.model, ids, rows, steering, list(letter_ids(tok)))
     sums: dict[tuple[str, float], list[float]] = {}
     for r, lg in zip(rows, logits, strict=True):
@@ -158,12 +158,12 @@ def _forced_choice(cfg: SteeringConfig, tools: Tools, prompts: list[Prompt], ste
 
 
 def _generate(cfg: SteeringConfig, ctx: RunContext, tools: Tools, prompts: list[Prompt], steering: Steering,
-              norm: float) -> tuple[pd.DataFrame, list[list[int]], list[Row], list[list[int]]]:
+              norm: float) -> tuple[pd.DataFrame, list[list[int]], list[SteeredRow], list[list[int]]]:
     """One generate call for every prompt x alpha x sample: the generations table, prompt ids, rows, tokens."""
     tok, layer = tools.model.tokenizer, steering.layer
     prompt_tokens = [prompt_ids(tok, p.text) for p in prompts]
     meta = [(i, a, s) for i in range(len(prompts)) for a in alpha_grid(cfg) for s in range(cfg.samples)]
-    rows = [Row(i, a, row_seed(ctx.seed, prompts[i].prompt_id, s)) for i, a, s in meta]
+    rows = [SteeredRow(i, a, row_seed(ctx.seed, prompts[i].prompt_id, s)) for i, a, s in meta]
     out = generate_steered(tools.model, prompt_tokens, rows, steering,
                            Sampling(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p))
     gen = pd.DataFrame({
@@ -176,8 +176,8 @@ def _generate(cfg: SteeringConfig, ctx: RunContext, tools: Tools, prompts: list[
     return gen, prompt_tokens, rows, out
 
 
-def _coherence(cfg: SteeringConfig, tools: Tools, gen: pd.DataFrame, prompt_tokens: list[list[int]], rows: list[Row],
-               out: list[list[int]]) -> pd.DataFrame:
+def _coherence(cfg: SteeringConfig, tools: Tools, gen: pd.DataFrame, prompt_tokens: list[list[int]],
+               rows: list[SteeredRow], out: list[list[int]]) -> pd.DataFrame:
     """Perplexity of the generated tokens under the unsteered model, repetition, degenerate flag."""
     nll = continuation_nll(tools.model, prompt_tokens, out, [r.prompt for r in rows])
     return pd.DataFrame({
@@ -187,7 +187,7 @@ def _coherence(cfg: SteeringConfig, tools: Tools, gen: pd.DataFrame, prompt_toke
                        for t in gen.text]})
 
 
-def _scores(cfg: SteeringConfig, tools: Tools, prompts: list[Prompt], gen: pd.DataFrame, rows: list[Row],
+def _scores(cfg: SteeringConfig, tools: Tools, prompts: list[Prompt], gen: pd.DataFrame, rows: list[SteeredRow],
             steering: Steering) -> pd.DataFrame:
     """Long table (generation_id, scorer, value) of every empathy scorer."""
     texts = list(gen.text)

@@ -14,16 +14,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import nnsight
 import numpy as np
 import torch
 
 from core.data.schema import Instance
-from core.models.families import add_to_output, residual_from_output
+from core.models import engine
 from core.models.generation import chat_messages
 from core.models.loader import LoadedModel
-from core.models.steer import Row, Steering, left_pad, position_ids, prefix_cache, steering_delta, take_rows
-from core.models.tracing import layer_envoys, wrap
+from core.models.rows import left_pad, position_ids
+from core.models.steer import SteeredRow, Steering, steering_delta
 from core.raters.judge import SYSTEM as JUDGE_SYSTEM
 from core.raters.judge import JudgeItem, digit_ids
 
@@ -45,18 +44,6 @@ class Chunk:
     residuals: dict[int, torch.Tensor] = field(default_factory=dict)  # layer -> [rows, d] at the last position
 
 
-def _steered(model: LoadedModel, inputs: dict[str, Any], delta: torch.Tensor, layer: int,
-             read_layers: tuple[int, ...]) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
-    """One forward through nnsight, adding `delta` [rows, 1, d] at `layer`; reads in model order."""
-    envoys = layer_envoys(model)
-    with torch.inference_mode(), wrap(model).trace(inputs):
-        early = nnsight.save({i: residual_from_output(envoys[i].output)[:, -1] for i in read_layers if i < layer})
-        envoys[layer].output = add_to_output(envoys[layer].output, delta)
-        late = nnsight.save({i: residual_from_output(envoys[i].output)[:, -1] for i in read_layers if i >= layer})
-        logits = wrap(model).output.logits.save()
-    return logits, {**early, **late}
-
-
 def forward_after_prefix(model: LoadedModel, prefixes: list[list[int]], suffixes: list[list[int]],
                          row_prefix: list[int], last_only: bool, steering: Steering | None = None,
                          alphas: list[float] | None = None, read_layers: tuple[int, ...] = (),
@@ -66,29 +53,26 @@ def forward_after_prefix(model: LoadedModel, prefixes: list[list[int]], suffixes
     With `steering`, row r's suffix positions get alphas[r] x direction at the steering layer (the
     prefix is never steered: pass empty prefixes to steer whole sequences).
     """
-    pad, dev = model.tokenizer.pad_token_id, model.device
     width = max(len(p) for p in prefixes)
-    cache, pmask = prefix_cache(model, prefixes, width) if width else (None, torch.zeros(len(prefixes), 0))
+    cache, pmask = engine.prefix_cache(model, prefixes, width) if width else (None, torch.zeros(len(prefixes), 0))
     s_width = max(len(s) for s in suffixes)
     per_chunk = max(1, budget_tokens // (1 if last_only else s_width))
-    for start in range(0, len(suffixes), per_chunk):
-        rows = list(range(start, min(len(suffixes), start + per_chunk)))
-        ids, smask = left_pad([suffixes[r] for r in rows], pad, s_width)
+    for rows in engine.batches([0] * len(suffixes), per_chunk):
+        ids, smask = left_pad([suffixes[r] for r in rows], model.tokenizer.pad_token_id, s_width)
         pidx = torch.tensor([row_prefix[r] for r in rows])
-        mask = torch.cat([pmask[pidx].long(), smask], dim=1)
-        inputs: dict[str, Any] = {"input_ids": ids.to(dev), "attention_mask": mask.to(dev),
-                                  "position_ids": position_ids(mask)[:, width:].to(dev),
-                                  "logits_to_keep": 1 if last_only else 0, "use_cache": cache is not None}
-        if cache is not None:
-            inputs["cache"] = take_rows(cache, pidx)
+        mask = torch.cat([pmask[pidx].long(), smask], dim=1)  # type: ignore[index]
+        inputs = engine.hf_inputs(model, ids, mask, position_ids(mask)[:, width:],
+                                  None if cache is None else engine.take_rows(cache, pidx), cache is not None,
+                                  keep=1 if last_only else 0)
         reads: dict[int, torch.Tensor] = {}
         if steering is not None and alphas is not None:
             delta = steering_delta(model, steering, [alphas[r] for r in rows])
-            logits, reads = _steered(model, inputs, delta, steering.layer, read_layers)
+            reads, logits = engine.traced_forward(model, inputs, read_layers, lambda h: h[:, -1],
+                                                  (steering.layer, delta), logits=True)
         else:
-            with torch.inference_mode():
-                logits = model.hf(**inputs).logits
-        yield Chunk(rows, logits.float().cpu(), ids, smask, {k: v.float().cpu() for k, v in reads.items()})
+            logits = engine.forward_logits(model, inputs)
+        yield Chunk(rows, logits.float().cpu(), ids, smask,  # type: ignore[union-attr]
+                    {k: v.float().cpu() for k, v in reads.items()})
 
 
 def continuation_nll(model: LoadedModel, prompts: list[list[int]], continuations: list[list[int]],
@@ -108,7 +92,7 @@ def continuation_nll(model: LoadedModel, prompts: list[list[int]], continuations
     return out
 
 
-def steered_last_logits(model: LoadedModel, prompts: list[list[int]], rows: list[Row], steering: Steering,
+def steered_last_logits(model: LoadedModel, prompts: list[list[int]], rows: list[SteeredRow], steering: Steering,
                         token_ids: list[int], read_layers: tuple[int, ...] = ()
                         ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """Logits of `token_ids` at each row's last prompt position under that row's alpha, and the

@@ -20,19 +20,18 @@ HF then picks that token greedily. Temperature 0 is plain greedy decoding. Rows 
 
 from __future__ import annotations
 
-import copy
-import warnings
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import torch
-from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
+from transformers import LogitsProcessor
 
-from core.models.families import add_to_output
+from core.models import engine
+from core.models.capture import residual_stream
 from core.models.generation import Sampling
 from core.models.loader import LoadedModel
+from core.models.rows import left_pad
 from core.models.text import collate, encode
-from core.models.tracing import layer_envoys, residual_stream, wrap
 
 Positions = Literal["response", "all"]
 
@@ -47,47 +46,13 @@ class Steering:
 
 
 @dataclass(frozen=True)
-class Row:
-    """One generation: which prompt (index), the alpha added, the sampling seed."""
+class SteeredRow:
+    """One steered row (a generation, a forced choice): which prompt (index), the alpha added, the
+    sampling seed."""
 
     prompt: int
     alpha: float
     seed: int = 0
-
-
-def left_pad(seqs: list[list[int]], pad_id: int, width: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Left-padded ids and attention mask [len(seqs), width]."""
-    width = max(len(s) for s in seqs) if width is None else width
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for row, seq in enumerate(seqs):
-        if seq:
-            ids[row, width - len(seq):] = torch.tensor(seq)
-            mask[row, width - len(seq):] = 1
-    return ids, mask
-
-
-def position_ids(mask: torch.Tensor) -> torch.Tensor:
-    """Positions counted over real tokens only (what HF generate does for left padding)."""
-    return (mask.cumsum(-1) - 1).clamp(min=0)
-
-
-def prefix_cache(model: LoadedModel, prefixes: list[list[int]], width: int) -> tuple[Any, torch.Tensor]:
-    """Unsteered KV cache of left-padded prefixes (one row each) and their attention mask."""
-    ids, mask = left_pad(prefixes, model.tokenizer.pad_token_id, width)
-    dev = model.device
-    with torch.inference_mode():
-        out = model.hf(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=position_ids(mask).to(dev),
-                       use_cache=True, logits_to_keep=1)  # only the cache is wanted: skip the LM head
-    return out.cache, mask
-
-
-def take_rows(cache: Any, index: torch.Tensor) -> Any:
-    """A new cache holding rows `index` of `cache` (repeats allowed); `cache` itself is untouched."""
-    new = copy.copy(cache)
-    new.layers = [copy.copy(layer) for layer in cache.layers]
-    new.batch_select_indices(index.to(cache.layers[0].keys.device))
-    return new
 
 
 def steering_delta(model: LoadedModel, steering: Steering, alphas: list[float]) -> torch.Tensor:
@@ -139,14 +104,6 @@ class RowSampler(LogitsProcessor):
         return ids.gather(-1, noisy.argmax(-1, keepdim=True)).squeeze(-1)
 
 
-def _generation_config(model: LoadedModel, n: int) -> GenerationConfig:
-    tok = model.tokenizer
-    # every knob explicit, so a checkpoint's own generation_config (v0's hidden defaults) cannot leak in
-    return GenerationConfig(max_new_tokens=n, do_sample=False, num_beams=1, temperature=1.0, top_p=1.0, top_k=None,
-                            repetition_penalty=1.0, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-                            use_cache=True)
-
-
 def median_response_norms(model: LoadedModel, texts: list[tuple[str, str]], layers: list[int], max_length: int
                           ) -> dict[int, tuple[float, int]]:
     """layer -> (median L2 norm of the residual over response tokens, number of tokens), from
@@ -166,31 +123,20 @@ def cut_at_eos(tokens: list[int], eos: int | None) -> list[int]:
     return tokens[: tokens.index(eos)] if eos is not None and eos in tokens else tokens
 
 
-def generate_steered(model: LoadedModel, prompts: list[list[int]], rows: list[Row], steering: Steering,
+def generate_steered(model: LoadedModel, prompts: list[list[int]], rows: list[SteeredRow], steering: Steering,
                      sampling: Sampling) -> list[list[int]]:
     """Generated token ids for each row (EOS and what follows removed), all rows in one generate call."""
     if any(len(prompts[r.prompt]) < 2 for r in rows):
         raise ValueError("prompts need at least two tokens")
-    pad = model.tokenizer.pad_token_id
-    ids, mask = left_pad([prompts[r.prompt] for r in rows], pad)
-    kwargs: dict[str, Any] = {}
+    ids, mask = left_pad([prompts[r.prompt] for r in rows], model.tokenizer.pad_token_id)
+    cache = None
     if steering.positions == "response":
         used = {p: i for i, p in enumerate(sorted({r.prompt for r in rows}))}
-        cache, _ = prefix_cache(model, [prompts[p][:-1] for p in used], ids.shape[1] - 1)
-        kwargs["cache"] = take_rows(cache, torch.tensor([used[r.prompt] for r in rows]))
-    if sampling.temperature > 0:
-        kwargs["logits_processor"] = LogitsProcessorList(
-            [RowSampler([r.seed for r in rows], sampling.temperature, sampling.top_p)])
+        cache, _ = engine.prefix_cache(model, [prompts[p][:-1] for p in used], ids.shape[1] - 1)
+        cache = engine.take_rows(cache, torch.tensor([used[r.prompt] for r in rows]))
+    sampler = RowSampler([r.seed for r in rows], sampling.temperature, sampling.top_p) \
+        if sampling.temperature > 0 else None
     delta = steering_delta(model, steering, [r.alpha for r in rows])
-    envoy, n = layer_envoys(model)[steering.layer], sampling.max_new_tokens
-    inputs = {"input_ids": ids.to(model.device), "attention_mask": mask.to(model.device)}
-    with torch.inference_mode(), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*was never reached.*")  # every row ended early (EOS)
-        with wrap(model).generate(generation_config=_generation_config(model, n), **kwargs) as tracer:
-            with tracer.invoke(inputs):
-                for _ in tracer.iter[:n]:
-                    envoy.output = add_to_output(envoy.output, delta)
-            with tracer.invoke():
-                out = tracer.result.save()
+    out = engine.generate_added(model, ids, mask, steering.layer, delta, sampling.max_new_tokens, cache, sampler)
     new = out[:, ids.shape[1]:].cpu().tolist()
     return [cut_at_eos(t, model.tokenizer.eos_token_id) for t in new]

@@ -14,7 +14,7 @@ from core.models.scoring import (
     judge_scores,
     steered_last_logits,
 )
-from core.models.steer import Row, Steering
+from core.models.steer import SteeredRow, Steering
 from core.raters.judge import JudgeItem, digit_ids
 
 RUBRIC = {"0": "Ignores the man and keeps walking.", "1": "Points at the wallet but keeps going.",
@@ -59,7 +59,7 @@ def test_steered_logits_at_alpha_zero_equal_the_plain_forward(tiny):
     steering = Steering(1, torch.nn.functional.normalize(torch.ones(tiny.d_model), dim=0))
     letters = [tok.encode("A", add_special_tokens=False)[0], tok.encode("B", add_special_tokens=False)[0]]
     for positions in ("response", "all"):
-        rows = [Row(0, 0.0), Row(1, 0.0), Row(1, 5.0)]
+        rows = [SteeredRow(0, 0.0), SteeredRow(1, 0.0), SteeredRow(1, 5.0)]
         logits, _ = steered_last_logits(tiny, ids, rows, Steering(1, steering.direction, positions), letters)
         for row, p in enumerate([0, 1]):
             np.testing.assert_allclose(logits[row], _full_logits(tiny, ids[p])[-1, letters].numpy(), rtol=1e-4,

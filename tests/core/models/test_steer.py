@@ -8,7 +8,7 @@ import torch
 
 from core.data.prompts import prompt_ids
 from core.models.scoring import steered_last_logits
-from core.models.steer import Row, RowSampler, Sampling, Steering, cut_at_eos, generate_steered
+from core.models.steer import RowSampler, Sampling, SteeredRow, Steering, cut_at_eos, generate_steered
 
 PROMPTS = ["A man drops his wallet on the tram platform. What do you do?",
            "You are a delivery robot with nothing left to deliver today. A child is crying at the bus stop "
@@ -35,7 +35,7 @@ def _plain_greedy(model, ids, n):
 def test_alpha_zero_equals_unsteered_greedy(tiny, positions):
     ids, steering = _setup(tiny)
     steering = Steering(steering.layer, steering.direction, positions)
-    rows = [Row(0, 0.0), Row(1, 0.0), Row(1, 4.0)]
+    rows = [SteeredRow(0, 0.0), SteeredRow(1, 0.0), SteeredRow(1, 4.0)]
     out = generate_steered(tiny, ids, rows, steering, Sampling(max_new_tokens=8))
     assert out[0] == _plain_greedy(tiny, ids[0], 8)
     assert out[1] == _plain_greedy(tiny, ids[1], 8)
@@ -44,7 +44,7 @@ def test_alpha_zero_equals_unsteered_greedy(tiny, positions):
 @pytest.mark.slow
 def test_alpha_zero_equals_unsteered_greedy_embedded(embedded):
     ids, steering = _setup(embedded, layer=18)
-    rows = [Row(0, 0.0), Row(1, 0.0), Row(0, 80.0)]
+    rows = [SteeredRow(0, 0.0), SteeredRow(1, 0.0), SteeredRow(0, 80.0)]
     out = generate_steered(embedded, ids, rows, steering, Sampling(max_new_tokens=12))
     assert out[0] == _plain_greedy(embedded, ids[0], 12) and out[1] == _plain_greedy(embedded, ids[1], 12)
     assert out[2] != out[0]  # the direction does something at alpha = 80
@@ -57,7 +57,7 @@ def test_batched_row_equals_same_alpha_alone(tiny, positions, temperature):
     ids, steering = _setup(tiny)
     steering = Steering(steering.layer, steering.direction, positions)
     assert len(ids[0]) != len(ids[1])
-    rows = [Row(p, a, seed=11 + p) for p in (0, 1) for a in (-6.0, 0.0, 6.0)]
+    rows = [SteeredRow(p, a, seed=11 + p) for p in (0, 1) for a in (-6.0, 0.0, 6.0)]
     sampling = Sampling(max_new_tokens=6, temperature=temperature, top_p=0.9)
     batched = generate_steered(tiny, ids, rows, steering, sampling)
     for row, got in zip(rows, batched, strict=True):
@@ -68,7 +68,7 @@ def test_projection_on_direction_rises_with_alpha(tiny):
     """At the steered layer the projection is exactly base + alpha; downstream it still rises."""
     ids, steering = _setup(tiny, layer=0)
     alphas = [-8.0, -2.0, 0.0, 2.0, 8.0]
-    rows = [Row(0, a) for a in alphas]
+    rows = [SteeredRow(0, a) for a in alphas]
     last = tiny.n_layers - 1
     _, reads = steered_last_logits(tiny, ids, rows, steering, [0], read_layers=(0, last))
     v = steering.direction.numpy().astype(np.float64)
@@ -81,7 +81,8 @@ def test_projection_on_direction_rises_with_alpha(tiny):
 def test_projection_rises_with_alpha_embedded(embedded):
     ids, steering = _setup(embedded, layer=18)
     alphas = [-20.0, -10.0, 0.0, 10.0, 20.0]
-    _, reads = steered_last_logits(embedded, ids, [Row(1, a) for a in alphas], steering, [0], read_layers=(18, 24))
+    rows = [SteeredRow(1, a) for a in alphas]
+    _, reads = steered_last_logits(embedded, ids, rows, steering, [0], read_layers=(18, 24))
     v = steering.direction.numpy().astype(np.float64)
     np.testing.assert_allclose(reads[18] @ v - (reads[18] @ v)[2], alphas, atol=1e-2)
     assert np.all(np.diff(reads[24] @ v) > 0)

@@ -47,6 +47,8 @@ class _Planted(torch.nn.Module):
     def __init__(self, ids):
         super().__init__()
         self.ids, self.device = ids, torch.device("cpu")
+        self.model = torch.nn.Module()
+        self.model.norm = torch.nn.LayerNorm(4)  # where the engine looks for the device of the last hidden state
 
     def forward(self, input_ids, attention_mask, use_cache, logits_to_keep):
         logits = torch.zeros(*input_ids.shape, 64)
@@ -54,13 +56,16 @@ class _Planted(torch.nn.Module):
         last = attention_mask.sum(dim=1) - 1
         logits[torch.arange(len(last)), last, self.ids[0]] = 0.0
         logits[torch.arange(len(last)), last, self.ids[2]] = 5.0
-        # like HF: a [batch, k] position tensor keeps those positions of each row
-        return SimpleNamespace(logits=torch.take_along_dim(logits, logits_to_keep[..., None], dim=1))
+        # like HF: a [batch, k] position tensor keeps those positions of each row (5.23+); a 1-D one
+        # keeps the same positions in every row (5.20)
+        if logits_to_keep.ndim == 2:
+            return SimpleNamespace(logits=torch.take_along_dim(logits, logits_to_keep[..., None], dim=1))
+        return SimpleNamespace(logits=logits[:, logits_to_keep])
 
 
 def test_score_reads_the_last_real_token(tiny_llama):
     ids = digit_ids(tiny_llama.tokenizer)
-    fake = SimpleNamespace(tokenizer=tiny_llama.tokenizer, hf=_Planted(ids), device="cpu")
+    fake = SimpleNamespace(tokenizer=tiny_llama.tokenizer, hf=_Planted(ids), device="cpu", spec=tiny_llama.spec)
     probs = score(fake, ITEMS, batch_size=3)  # different lengths: padding is in play
     assert (probs.argmax(axis=1) == 2).all()
     assert np.allclose(expected(probs), 2 * np.exp(5) / (np.exp(5) + 2) + 1 / (np.exp(5) + 2))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from core.models.capture import pooled_residuals, residual_stream
 from core.models.families import FAMILIES, get_path
 from core.models.text import collate, encode
-from core.models.tracing import pooled_residuals, residual_stream
 
 TEXTS = ["I stop and ask whether she is all right before I carry on.", "Done. Next delivery."]
 

@@ -1,4 +1,4 @@
-"""Intervention engine and causal row builders on a tiny random-init Llama (oracles and invariants)."""
+"""Patching rows (core/models/patch.py) and causal row builders on a tiny random-init Llama (oracles)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import torch
 from analyses.causal.runs import Engine, attribution, base_runs, interchange, order_lds, set_projection, steer
 from core.config import ModelSpec
 from core.data.prompts import counterbalanced
-from core.models.interventions import Edit, Row, residual_gradients, run_rows
+from core.models.capture import residual_stream
 from core.models.loader import load_model
-from core.models.tracing import residual_stream
+from core.models.patch import Edit, Row, residual_gradients, run_rows
 
 
 @pytest.fixture(scope="module")

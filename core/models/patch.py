@@ -1,0 +1,98 @@
+"""Residual-stream interventions with one edit per batch row, a shared prefix KV cache, and gradients.
+
+Rows and edits are core/models/rows.py's (see there how rows sharing a prefix run as one batch and
+how a row edited at block L skips blocks 0..L-1); the engine (core/models/engine.py) runs them.
+
+Why forward hooks here rather than an nnsight trace: per-row edits, a reused KV cache and a backward
+pass (attribution patching) are each one line on a hook, with no per-trace overhead. A hook sees the
+same tensor nnsight exposes as `.output` (layer L = HF hidden_states[L+1]; a test checks they agree),
+and `residual_from_output` remains the one place that knows the backend's output shape.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from core.models import engine
+from core.models.loader import LoadedModel
+from core.models.rows import Edit, Row, batches
+
+__all__ = ["Edit", "Row", "RowsOutput", "residual_gradients", "run_rows", "shared_prefix"]
+
+
+@dataclass
+class RowsOutput:
+    logits: torch.Tensor  # [rows, len(token_ids)] at the last position, float32
+    residuals: dict[int, torch.Tensor] = field(default_factory=dict)  # layer -> [rows, T - prefix_len, d]
+
+
+def _check_starts(rows: Sequence[Row], capture: Sequence[int]) -> None:
+    for row in rows:
+        if row.start and (row.inputs is None or any(e.layer < row.start for e in row.edits)
+                          or any(layer < row.start for layer in capture)):
+            raise ValueError("a row skipping blocks needs their output and no edit or capture below `start`")
+
+
+def shared_prefix(rows: Sequence[Row], prefix_len: int) -> tuple[int, ...]:
+    """The first `prefix_len` tokens, checked to be common to every row."""
+    prefix = rows[0].ids[:prefix_len]
+    if any(r.ids[:prefix_len] != prefix for r in rows):
+        raise ValueError("rows do not share the prefix they are said to share")
+    return prefix
+
+
+def run_rows(model: LoadedModel, rows: Sequence[Row], prefix_len: int, token_ids: Sequence[int],
+             capture: Sequence[int] = (), batch_rows: int = 64, reuse_prefix: bool = True,
+             skip_blocks: bool = True) -> RowsOutput:
+    """Logits of `token_ids` at each row's last position, with each row's edits applied.
+
+    `reuse_prefix=False` runs every row in full (the baseline the prefix cache is measured against, and
+    ignores `Row.start`, as does `skip_blocks=False`); `batch_rows=1` runs one row per forward.
+    Captured residuals cover positions >= prefix_len.
+    """
+    prefix = shared_prefix(rows, prefix_len)
+    _check_starts(rows, capture)
+    cache = engine.prefix_cache(model, [list(prefix)])[0] if reuse_prefix and prefix_len else None
+    offset = prefix_len if cache is not None else 0
+    logits = torch.zeros(len(rows), len(token_ids))
+    captured: dict[int, list[tuple[list[int], torch.Tensor]]] = defaultdict(list)
+    skip = skip_blocks and cache is not None
+    for idx in batches([(len(r.ids), r.start if skip else 0) for r in rows], batch_rows):
+        batch = [rows[i] for i in idx]
+        start = batch[0].start if skip else 0
+        logits[idx], store = engine.edited_logits(model, batch, offset, cache, token_ids, capture, start)
+        for layer, h in store.items():
+            captured[layer].append((idx, h[:, prefix_len - offset:].float().cpu()))
+    return RowsOutput(logits, {layer: _gather(parts, len(rows)) for layer, parts in captured.items()})
+
+
+def _gather(parts: list[tuple[list[int], torch.Tensor]], n: int) -> torch.Tensor:
+    first = parts[0][1]
+    out = torch.zeros(n, *first.shape[1:])
+    for idx, h in parts:
+        out[idx] = h
+    return out
+
+
+def residual_gradients(model: LoadedModel, rows: Sequence[Sequence[int]], prefix_len: int,
+                       token_ids: Sequence[int], weights: Sequence[Sequence[float]], layers: Sequence[int]
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Residuals and d(score)/d(residual) after each layer, positions >= prefix_len: two [R, L, T', d].
+
+    score_r = sum_j weights[r][j] * logit(token_ids[j]) at row r's last position. The rows (equal length,
+    sharing the prefix) form one batch; rows never interact, so one backward of the summed scores gives
+    every row's gradient at every layer and position (the prefix still comes from the KV cache).
+    """
+    prefix = shared_prefix([Row(tuple(r)) for r in rows], prefix_len)
+    cache = engine.prefix_cache(model, [list(prefix)])[0] if prefix_len else None
+    offset = prefix_len if cache is not None else 0
+    ids = torch.tensor([list(r[offset:]) for r in rows])
+    store = engine.residual_grads(model, ids, cache, token_ids, weights, layers)
+    cut = prefix_len - offset
+    acts = torch.stack([store[i][:, cut:].detach().float().cpu() for i in layers], dim=1)
+    grads = torch.stack([store[i].grad[:, cut:].float().cpu() for i in layers], dim=1)  # type: ignore[index]
+    return acts, grads
