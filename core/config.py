@@ -7,7 +7,6 @@ typo in a knob is an error naming the key rather than a silently ignored setting
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import warnings
@@ -17,6 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from core.data.jsonlines import read_text
 from core.errors import InputError
 
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -261,15 +261,30 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key.strip(), yaml.safe_load(raw)
 
 
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """The parameters file as a mapping; a YAML error names its line and column (a leading UTF-8 BOM is fine)."""
+    text = read_text(path)  # InputError for unreadable or non-UTF-8 files, with the line
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" (column {mark.column + 1})" if mark is not None else ""
+        start = exc.context_mark
+        context = f"{exc.context} started at line {start.line + 1}" if exc.context and start else exc.context
+        what = ", ".join(str(s) for s in (context, exc.problem) if s)
+        raise InputError(path, f"malformed YAML: {what}{where}", line=mark.line + 1 if mark else None) from exc
+    except yaml.YAMLError as exc:
+        raise InputError(path, f"malformed YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise InputError(path, "parameters must be a YAML mapping of sections")
+    return raw
+
+
 def load_params(path: str | Path = "params.yaml", profile: str = "smoke",
                 overrides: list[str] | None = None) -> Params:
     """Read, overlay and validate params.yaml; raises InputError (exit 2) on any problem."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"cannot read parameters: {exc}") from exc
-    tree = copy.deepcopy(raw)
+    tree = _read_yaml(path)
     profiles = tree.get("profiles", {})
     if profile not in profiles:
         raise InputError(path, f"unknown profile '{profile}'; known: {sorted(profiles)}", field="profiles")

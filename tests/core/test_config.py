@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,18 @@ def test_comparison_profiles_publish_beside_the_main_runs():
     assert load_params(ROOT / "params.yaml", "v0").comparison == "v0"
     assert load_params(ROOT / "params.yaml", "smoke").comparison is None
     assert load_params(ROOT / "params.yaml", "paper").comparison is None
+
+
+def test_yaml_syntax_error_names_line_and_column(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("seed: 1\nmodels: [a, b\nprofiles: {}\n")
+    with pytest.raises(InputError) as err:
+        load_params(path)
+    assert err.value.line == 3 and "column 9" in str(err.value)
+    assert "flow sequence started at line 2" in str(err.value)
+
+
+def test_params_file_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_bytes(codecs.BOM_UTF8 + (ROOT / "params.yaml").read_bytes())
+    assert load_params(path) == load_params(ROOT / "params.yaml")
