@@ -111,7 +111,10 @@ class ValidateConfig(Section):
 
 class BaselinesConfig(Section):
     n_directions: Annotated[int, Field(ge=100)]
-    n_permutations: Annotated[int, Field(ge=100)]
+    n_permutations: Annotated[int, Field(ge=100)]  # within-pair swaps (mean-difference refits, every layer)
+    logistic_permutations: Annotated[int, Field(ge=10)]  # the first K swaps refit by logistic regression
+    logistic_layers: Literal["all"] | list[int]  # the logistic null's layers (its family-wise family)
+    n_bootstrap: Annotated[int, Field(ge=10)]  # instance-clustered bootstrap of each probe AUROC
     layers: Literal["all"] | list[int]
 
 

@@ -71,10 +71,12 @@ SUMMARY: list[Query] = [
           "round(s.ci_low, 3) AS ci_low, round(s.ci_high, 3) AS ci_high "
           "FROM probes_selected s JOIN runs r USING (run_id) ORDER BY s.model, r.profile = 'v0', s.method",
           needs=("probes_selected", "runs")),
-    Query("Nulls at the chosen layer (probe AUROC against 1000 random directions / label permutations):",
+    Query("Nulls at the chosen layer (probe AUROC against 1000 random directions / within-pair label swaps; "
+          "perm_p_family: max over layers):",
           "SELECT sr.profile, s.model, s.method, s.layer, round(b.auroc_probe, 3) AS probe, "
           "round(b.null_q95, 3) AS random_q95, round(b.p_value, 4) AS random_p, round(p.null_q95, 3) AS perm_q95, "
-          "round(p.p_value, 4) AS perm_p FROM probes_selected s JOIN runs sr ON sr.run_id = s.run_id "
+          "round(p.p_layer, 4) AS perm_p, round(p.p_family, 4) AS perm_p_family "
+          "FROM probes_selected s JOIN runs sr ON sr.run_id = s.run_id "
           "JOIN baselines_random b ON b.model = s.model AND b.method = s.method AND b.layer = s.layer "
           "JOIN runs br ON br.run_id = b.run_id AND br.profile = sr.profile "
           "LEFT JOIN (SELECT p.*, pr.profile FROM baselines_permutation p JOIN runs pr USING (run_id)) p "
