@@ -172,7 +172,9 @@ class SteeringConfig(Section):
     judge_validation_texts: Annotated[int, Field(ge=0)]
     classifier_c: PositiveFloat
     n_bootstrap: Annotated[int, Field(ge=10)]
-    min_units: Annotated[int, Field(ge=2)]
+    n_signflips: Annotated[int, Field(ge=100)]  # sign patterns of the per-(alpha, scorer) test (exact if 2^n fits)
+    fwer: Annotated[float, Field(gt=0, lt=1)]  # Holm family-wise error over alpha != 0 x scorer per layer x group
+    min_units: Annotated[int, Field(ge=2)]  # prompts
     repetition_n: PositiveInt
     degenerate_repetition: Annotated[float, Field(gt=0, le=1)]
     degenerate_min_words: Annotated[int, Field(ge=0)]

@@ -100,8 +100,9 @@ SUMMARY: list[Query] = [
           any_of=VERDICTS),
     Query("Steering, pooled over prompts: classifier effect vs alpha=0 at the largest |alpha| of each sign:",
           "SELECT model, layer, family, alpha, round(alpha_rel, 3) AS alpha_rel, round(effect, 3) AS effect, "
-          "round(ci_low, 3) AS ci_low, round(ci_high, 3) AS ci_high, success, elbow_alpha, breakdown_alpha "
-          "FROM steering_summary WHERE scorer = 'classifier' AND family LIKE 'ALL:%' AND alpha <> 0 "
+          "round(ci_low, 3) AS ci_low, round(ci_high, 3) AS ci_high, round(p_holm, 4) AS p_holm, success, "
+          "elbow_alpha, breakdown_alpha FROM steering_summary "
+          "WHERE scorer = 'classifier' AND family LIKE 'ALL:%' AND alpha <> 0 "
           "QUALIFY abs(alpha) = max(abs(alpha)) OVER (PARTITION BY model, layer, family, sign(alpha)) "
           "ORDER BY model, layer, family, alpha",
           needs=("steering_summary",)),

@@ -21,8 +21,11 @@ perplexity of the generated tokens under the unsteered model, repeated-trigram r
 degenerate flag (under `degenerate_min_words` words, or repetition >= `degenerate_repetition`).
 
 Verdicts (analyses/steering/verdicts.py) per layer x family x scorer, plus the pooled task-conflict and task-free
-groups: paired effect against alpha = 0 with a bootstrap CI over units (prompt x sample; prompt for
-LD); success only when the CI excludes zero in alpha's sign; elbow and breakdown alpha per sign.
+groups. The prompt is the unit: effect = mean over prompts of the prompt's paired score(alpha) - score(0)
+(averaged over its samples), 95% CI by bootstrapping prompts, p_raw by a two-sided sign-flip test over
+prompts, p_holm by Holm over every alpha != 0 x scorer of one (layer, prompt group). success = p_holm
+<= `fwer` with the effect in alpha's sign; elbow alpha per sign = the smallest |alpha| from which every
+larger |alpha| succeeds; breakdown alpha per sign = the smallest |alpha| whose coherence fails.
 
 Resumable: each (layer, prompt) is a work unit (analyses/harness.py); the harness writes each one's
 rows as it is scored, and a rerun of a killed sweep computes only the units not written.
@@ -43,7 +46,7 @@ from tqdm import tqdm
 
 from analyses.harness import PhaseRun, Tables, Units, final
 from analyses.steering.scorers import EmpathyClassifier, is_degenerate, repetition_rate
-from analyses.steering.verdicts import summarise
+from analyses.steering.verdicts import Rules, summarise
 from core.config import SteeringConfig
 from core.context import RunContext
 from core.data import Dataset
@@ -279,7 +282,7 @@ def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
 
     swept = (yield Units(tuple(units), sweep)).tables
     summary = summarise(swept["steering_generations"], swept["steering_scores"], swept["steering_coherence"],
-                        cfg.n_bootstrap, ctx.seed, cfg.min_units, cfg.breakdown_perplexity, cfg.breakdown_degenerate)
+                        Rules.of(cfg), ctx.seed)
     norm_rows = pd.DataFrame([{"layer": k, "median_norm": v[0], "n_tokens": v[1], "n_texts": cfg.norm_texts}
                               for k, v in sorted(norms.items())])
     yield final({"steering_summary": summary, "steering_classifier": classifier_rows, "steering_norms": norm_rows})

@@ -94,6 +94,9 @@ def test_killed_sweep_resumes_then_collect_fills_every_table(workdir, monkeypatc
     assert set(coh.generation_id) == set(gen.generation_id)
     assert {"ALL:task_conflict", "ALL:task_free"} <= set(summary.family)
     assert not summary[summary.alpha == 0].success.any()
+    tested = summary.dropna(subset=["p_raw"])  # ALL:task_free has 2 prompts (min_units 2): tested, one family
+    assert len(tested) and set(tested.family) <= {"ALL:task_free"} and summary[summary.alpha == 0].p_raw.isna().all()
+    assert (tested.p_holm >= tested.p_raw - 1e-12).all() and tested.p_raw.min() >= 0.5  # 2 prompts: exact p >= 1/2
     assert set(clf.scorer) >= {"classifier", "lexicon", "vader"} and clf.test_auroc.between(0, 1).all()
     assert "steering" in set(runs.phase)
     monkeypatch.chdir(root)
@@ -105,3 +108,4 @@ def test_killed_sweep_resumes_then_collect_fills_every_table(workdir, monkeypatc
     with duckdb.connect(str(root / "outputs" / "results.duckdb"), read_only=True) as con:
         headline = con.sql(sql).df()
     assert set(headline.alpha) == {-10.0, 10.0}  # alpha = 0 is the reference, not a row
+    assert "p_holm" in headline.columns
