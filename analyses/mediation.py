@@ -10,7 +10,13 @@ option orders averaged). Per instance and layer:
   NDE = LD(clean run, mediator held at its corrupt value) - LD(corrupt).
 Setting the mediator changes only the component along the direction, position by position:
 h + ((h_other - h) . u) u. Means over instances carry bootstrap 95% CIs (resampling instances); the
-proportion mediated is mean NIE / mean TE, undefined when |mean TE| < min_effect. In a model linear
+proportion mediated is mean NIE / mean TE, undefined when |mean TE| < min_effect.
+Inference (analyses/causal/common.py). Each mean (TE, and NIE and NDE per layer) gets a two-sided
+sign-flip p over instances (`te_p`, `nie_p`, `nde_p`; the same flips at every layer); NIE and NDE are
+Holm-adjusted across the layers (`nie_p_holm`, `nde_p_holm`, family-wise error `alpha`). The verdict
+names a layer significant only on the adjusted p, and is "undetermined" unless the total effect's
+bootstrap CI excludes zero: with no effect of the cue there is nothing to mediate, and "no
+significant indirect effect" would be an empty statement. In a model linear
 in the mediator TE = NIE + NDE exactly (tested); the gap TE - NIE - NDE measures the interaction.
 The NIE and NDE rows of an instance (both orders, every layer) run batched over the shared prefix's KV
 cache, each starting at its own layer from the base run's kept residual.
@@ -24,7 +30,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from analyses.causal.common import directions_for
+from analyses.causal.common import CueEffect, directions_for, layer_tests, sign_flip_p
 from analyses.causal.runs import BaseRuns, Engine, base_runs, order_lds, set_projection
 from analyses.harness import PhaseRun, final
 from core.config import MediationConfig
@@ -53,8 +59,10 @@ def instance_effects(engine: Engine, base: BaseRuns, layers: list[int], dirs: di
              "ld_clean": clean, "ld_corrupt": corrupt} for i, layer in enumerate(layers)]
 
 
-def summarise(effects: pd.DataFrame, n_boot: int, seed: int, min_effect: float) -> pd.DataFrame:
-    """mediation_effects: per layer, mean effects with bootstrap CIs and the proportion mediated."""
+def summarise(effects: pd.DataFrame, n_boot: int, seed: int, min_effect: float, n_flips: int, alpha: float
+              ) -> pd.DataFrame:
+    """mediation_effects: per layer, mean effects with bootstrap CIs, sign-flip p-values (NIE and NDE also
+    Holm-adjusted across layers) and the proportion mediated."""
     rows = []
     for layer, g in effects.groupby("layer", sort=True):
         row: dict[str, float | int] = {"layer": int(layer)}
@@ -65,21 +73,35 @@ def summarise(effects: pd.DataFrame, n_boot: int, seed: int, min_effect: float) 
         row["interaction"] = row["te"] - row["nie"] - row["nde"]
         row["n"] = len(g)
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    te = effects.groupby("instance_id").te.first().to_numpy()  # the same at every layer
+    table["te_p"] = float(sign_flip_p(te, n_flips, seed)[0])
+    for name in ("nie", "nde"):
+        tests = layer_tests(effects, name, [], n_flips, seed, alpha).set_index("layer")
+        table[f"{name}_p"] = table.layer.map(tests.p)
+        table[f"{name}_p_holm"] = table.layer.map(tests.p_holm)
+    return table
 
 
-def mediation_verdict(table: pd.DataFrame) -> dict[str, str]:
-    """At which layers is the indirect effect through the probe direction largest?"""
+def mediation_verdict(table: pd.DataFrame, te: CueEffect, alpha: float) -> dict[str, str]:
+    """At which layers is the indirect effect through the probe direction largest, and significant after
+    Holm across layers? Undetermined while the total effect's CI includes zero."""
     top = table.reindex(table.nie.abs().sort_values(ascending=False).index).head(3)
-    sig = table[(table.nie_ci_low > 0) | (table.nie_ci_high < 0)]
+    sig = table[table.nie_p_holm < alpha].layer.astype(int).tolist()
     best = top.iloc[0]
-    te = table.te.iloc[0]
-    answer = f"layer {int(best.layer)} (NIE {best.nie:+.3f}); significant at layers {sig.layer.astype(int).tolist()}" \
-        if len(sig) else f"none significant; largest |NIE| at layer {int(best.layer)} ({best.nie:+.3f})"
-    evidence = "; ".join(f"L{int(r.layer)}: NIE {r.nie:+.3f} [{r.nie_ci_low:+.3f}, {r.nie_ci_high:+.3f}], "
-                         f"NDE {r.nde:+.3f}, prop. mediated {r.prop_mediated:.2f}" for r in top.itertuples())
+    holm = f"Holm across {len(table)} layers, alpha {alpha}"
+    if not te.decided:
+        answer = "undetermined: the cue's total effect has a 95% CI including zero, so there is no effect to mediate"
+    elif sig:
+        answer = f"layer {int(best.layer)} (NIE {best.nie:+.3f}); significant at layers {sig} ({holm})"
+    else:
+        answer = f"none significant ({holm}); largest |NIE| at layer {int(best.layer)} ({best.nie:+.3f})"
+    evidence = "; ".join(f"L{int(r.layer)}: NIE {r.nie:+.3f} [{r.nie_ci_low:+.3f}, {r.nie_ci_high:+.3f}] "
+                         f"p {r.nie_p:.3g}, p_holm {r.nie_p_holm:.3g}, NDE {r.nde:+.3f}, prop. mediated "
+                         f"{r.prop_mediated:.2f}" for r in top.itertuples())
     return {"question": "At which layers is the indirect effect (through the probe direction) largest?",
-            "answer": answer, "evidence": f"TE {te:+.3f}; top layers by |NIE| — {evidence}"}
+            "answer": answer, "evidence": f"TE: {te.text()}, p {table.te_p.iloc[0]:.3g}; top layers by |NIE| — "
+            + evidence}
 
 
 def run(cfg: MediationConfig, ctx: RunContext) -> PhaseRun:
@@ -95,8 +117,9 @@ def run(cfg: MediationConfig, ctx: RunContext) -> PhaseRun:
         base = base_runs(engine, pair, layers)
         rows += instance_effects(engine, base, layers, dirs, cfg.positions)
     per_instance = pd.DataFrame(rows)
-    table = summarise(per_instance, cfg.n_bootstrap, ctx.seed, cfg.min_effect)
-    verdict = mediation_verdict(table)
+    table = summarise(per_instance, cfg.n_bootstrap, ctx.seed, cfg.min_effect, cfg.n_sign_flips, cfg.alpha)
+    te = CueEffect.of(per_instance.groupby("instance_id").te.first().to_numpy(), cfg.n_bootstrap, ctx.seed)
+    verdict = mediation_verdict(table, te, cfg.alpha)
     if skipped:
         verdict["evidence"] += f"; {len(skipped)} instances skipped (not token-aligned)"
     yield final({"mediation_effects": table, "mediation_instances": per_instance,

@@ -12,7 +12,12 @@ LD_corrupt), undefined (NaN) where |LD_clean - LD_corrupt| < min_effect. At the 
 the whole span: the full residual (kind full), only its projection on the unit probe direction set
 to the clean value (direction_only), and additive steering with alpha x direction (steering), alpha
 per layer the mean clean - corrupt projection gap over instances, orders and span tokens. Means over
-instances carry bootstrap 95% CIs; `pooled` is the ratio of mean LD changes. Attribution patching
+instances carry bootstrap 95% CIs (instances resampled); `pooled` is the ratio of mean LD changes.
+Inference (analyses/causal/common.py): each (layer, position, kind) cell's mean LD change gets a
+sign-flip p over instances (`delta_p`; the same flips at every layer), Holm-adjusted across the
+layers of its (kind, position) family (`delta_p_holm`, family-wise error `alpha`). A layer is called
+significant only on the adjusted p, and every verdict is "undetermined" while the cue's own total
+effect on the patched instances (clean - corrupt LD) has a bootstrap CI including zero. Attribution patching
 ((clean - corrupt) . dLD/dresidual from one forward and backward of the corrupt run, every layer and
 position) is compared with the exact values by Spearman correlation (on the recovered-fraction scale,
 and on the LD-change scale, which stays defined when the cue's effect is too small for a fraction).
@@ -31,7 +36,7 @@ import torch
 from scipy.stats import spearmanr
 from tqdm import tqdm
 
-from analyses.causal.common import behaviour_rows, behaviour_verdict, directions_for, summarise
+from analyses.causal.common import CueEffect, behaviour_rows, behaviour_verdict, directions_for, summarise
 from analyses.causal.runs import (
     BaseRuns,
     Engine,
@@ -48,7 +53,6 @@ from core.config import PatchingConfig
 from core.context import RunContext
 from core.data.prompts import ChoicePair, aligned_instances, sample_instances
 from core.stats.directions import resolve_layers
-from core.stats.estimates import mean_ci
 
 SPAN = "span"
 
@@ -194,58 +198,79 @@ def run(cfg: PatchingConfig, ctx: RunContext) -> PhaseRun:
     for iid, pair in tqdm(more.items(), desc="behaviour", unit="inst", file=sys.stderr):
         bases[iid] = base_runs(engine, pair, [])
     eff = pd.DataFrame(effects)
-    summary = summarise(eff, ["layer", "kind", "position"], cfg.n_bootstrap, ctx.seed)
+    summary = summarise(eff, ["layer", "kind", "position"], cfg.n_bootstrap, ctx.seed, cfg.n_sign_flips, cfg.alpha)
     summary["alpha"] = summary.layer.map(alphas).where(summary.kind == "steering")
     behaviour = behaviour_rows(bases)
+    te = patched_cue_effect(eff, cfg.n_bootstrap, ctx.seed)
     verdicts = [behaviour_verdict(behaviour, skipped + skipped_b, cfg.n_bootstrap, ctx.seed),
-                _direction_verdict(summary, eff, cfg.n_bootstrap, ctx.seed)]
+                direction_verdict(summary, te, cfg.alpha)]
     tables = {"patching_behaviour": behaviour, "patching_effects": eff, "patching_summary": summary}
     if attr:
         tables["patching_attribution"] = attribution_table(pd.DataFrame(attr), eff)
-        verdicts.append(_attribution_verdict(tables["patching_attribution"], cfg))
+        verdicts.append(attribution_verdict(tables["patching_attribution"], te, cfg))
     yield final({**tables, "patching_verdicts": pd.DataFrame(verdicts)})
 
 
-def _significant(row: pd.Series, lo: str, hi: str) -> bool:
-    return bool(row[lo] > 0 or row[hi] < 0)
-
-
-def _direction_verdict(summary: pd.DataFrame, effects: pd.DataFrame, n_boot: int, seed: int) -> dict[str, str]:
-    """Full vs direction-only vs steering over the cue span, on the recovered-fraction scale where it is
-    defined for some instances, else on the LD-change scale (logits); undetermined when the cue itself
-    does not move the patched instances' behaviour."""
+def patched_cue_effect(effects: pd.DataFrame, n_boot: int, seed: int) -> CueEffect:
+    """The cue's total effect (LD_clean - LD_corrupt) over the patched instances."""
     first = effects.groupby("instance_id")[["ld_clean", "ld_corrupt"]].first()
-    te = (first.ld_clean - first.ld_corrupt).to_numpy()
-    te_lo, te_hi = mean_ci(te, n_boot, seed)
-    te_text = f"cue effect on the patched instances {te.mean():+.3f} [{te_lo:+.3f}, {te_hi:+.3f}] logits; "
+    return CueEffect.of((first.ld_clean - first.ld_corrupt).to_numpy(), n_boot, seed)
+
+
+def _cell(span: pd.DataFrame, layer: int, kind: str, m: str, lo: str, hi: str) -> str:
+    r = span.loc[(layer, kind)]
+    return f"{kind} {r[m]:+.3f} [{r[lo]:+.3f}, {r[hi]:+.3f}] p_holm {r.delta_p_holm:.3g}"
+
+
+def significant_layers(span: pd.DataFrame, layers: list[int], alpha: float) -> tuple[list[int], list[int]]:
+    """Layers where full span patching moves LD (Holm-adjusted p < alpha), and among them those where
+    direction-only patching does too, in the same direction."""
+    def sig(layer: int, kind: str) -> bool:
+        return bool(span.loc[(layer, kind), "delta_p_holm"] < alpha)
+
+    where = [int(L) for L in layers if sig(L, "full")]
+    same = [L for L in where if np.sign(span.loc[(L, "direction_only"), "delta_mean"])
+            == np.sign(span.loc[(L, "full"), "delta_mean"])]
+    return where, [L for L in same if sig(L, "direction_only")]
+
+
+def direction_verdict(summary: pd.DataFrame, te: CueEffect, alpha: float) -> dict[str, str]:
+    """Full vs direction-only vs steering over the cue span. A layer counts where its Holm-adjusted
+    sign-flip p of the mean LD change is below alpha; the means shown are on the recovered-fraction
+    scale where it is defined for some instances, else the LD change (logits). Undetermined while the
+    cue itself does not move the patched instances' behaviour (its CI includes zero)."""
     span = summary[summary.position == SPAN].set_index(["layer", "kind"])
     fraction = bool(span.n.gt(1).any())
     m, lo, hi = ("mean", "ci_low", "ci_high") if fraction else ("delta_mean", "delta_ci_low", "delta_ci_high")
     layers = sorted(span.index.get_level_values(0).unique())
-    where = [int(L) for L in layers if _significant(span.loc[(L, "full")], lo, hi)]
-    dir_ok = [L for L in where if _significant(span.loc[(L, "direction_only")], lo, hi)
-              and np.sign(span.loc[(L, "direction_only"), m]) == np.sign(span.loc[(L, "full"), m])]
+    where, dir_ok = significant_layers(span, layers, alpha)
     scale = "recovered fraction" if fraction else "LD change in logits (recovered fraction undefined: |cue effect| " \
         "below min_effect for every instance)"
-    if te_lo <= 0 <= te_hi:
+    holm = f"Holm across {len(layers)} layers, alpha {alpha}"
+    if not te.decided:
         answer = "undetermined: the cue does not significantly change behaviour, so there is nothing to recover"
     elif not where:
-        answer = f"undetermined: full patching of the cue span changes no layer's {scale.split(' (')[0]} significantly"
+        answer = f"undetermined: full patching of the cue span changes no layer's LD significantly ({holm})"
     elif not dir_ok:
-        answer = f"no: full span patching moves behaviour at layers {where}, the direction alone at none"
+        answer = f"no: full span patching moves behaviour at layers {where}, the direction alone at none ({holm})"
     else:
-        answer = f"partly: the direction alone moves behaviour at layers {dir_ok} (full patching: {where})"
-    parts = [f"L{L}: " + ", ".join(f"{k} {span.loc[(L, k), m]:+.3f} [{span.loc[(L, k), lo]:+.3f}, "
-                                    f"{span.loc[(L, k), hi]:+.3f}]" for k in ("full", "direction_only", "steering"))
+        answer = f"partly: the direction alone moves behaviour at layers {dir_ok} (full patching: {where}; {holm})"
+    parts = [f"L{L}: " + ", ".join(_cell(span, L, k, m, lo, hi) for k in ("full", "direction_only", "steering"))
              for L in layers]
     return {"question": "Does patching only the probe direction recover behaviour where full patching does?",
-            "answer": answer, "evidence": te_text + f"{scale}, cue span, mean [95% CI] — " + "; ".join(parts)}
+            "answer": answer, "evidence": f"{te.text()} on the patched instances; {scale}, cue span, mean [95% CI] "
+            "and Holm-adjusted sign-flip p of the LD change — " + "; ".join(parts)}
 
 
-def _attribution_verdict(table: pd.DataFrame, cfg: PatchingConfig) -> dict[str, str]:
+def attribution_verdict(table: pd.DataFrame, te: CueEffect, cfg: PatchingConfig) -> dict[str, str]:
+    """Spearman agreement of attribution and exact patching; undetermined while the cue has no effect
+    (the exact values are then noise around zero, and so is their ranking)."""
     rho, n, scale = float(table.spearman.iloc[0]), int(table.n_cells.iloc[0]), "mean recovered fraction"
     if not np.isfinite(rho):
         rho, n, scale = float(table.spearman_delta_ld.iloc[0]), int(table.n_cells_delta_ld.iloc[0]), "mean LD change"
+    answer = "yes" if rho >= cfg.attribution_agree else ("partly" if rho >= cfg.attribution_partly else "no")
+    if not te.decided:
+        answer = f"undetermined: the cue does not significantly change behaviour (rho alone would read {answer!r})"
     return {"question": "Does attribution patching rank (layer, position) sites like exact patching?",
-            "answer": "yes" if rho >= cfg.attribution_agree else ("partly" if rho >= cfg.attribution_partly else "no"),
-            "evidence": f"Spearman rho = {rho:.2f} over {n} (layer, position) cells of {scale}"}
+            "answer": answer, "evidence": f"Spearman rho = {rho:.2f} over {n} (layer, position) cells of {scale}; "
+            f"{te.text()} on the patched instances"}

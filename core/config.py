@@ -131,6 +131,8 @@ class PatchingConfig(Section):
     attribution: bool
     attribution_agree: Annotated[float, Field(ge=-1, le=1)]  # Spearman rho for the verdict "yes"
     attribution_partly: Annotated[float, Field(ge=-1, le=1)]  # ... and for "partly"
+    n_sign_flips: Annotated[int, Field(ge=100)]  # sign-flip test over instances (exact when 2^n <= this)
+    alpha: Annotated[float, Field(gt=0, lt=1)]  # family-wise error rate of Holm across layers
 
 
 class AblationConfig(Section):
@@ -139,6 +141,8 @@ class AblationConfig(Section):
     layers: Literal["all"] | list[int]
     methods: list[Literal["mean_diff", "logistic"]]
     n_bootstrap: Annotated[int, Field(ge=10)]
+    frequency_band_log2: PositiveFloat  # width of a corpus-frequency band of the matched control (log2 count)
+    margin: Annotated[float, Field(ge=0, lt=1)]  # extra AUROC drop over the control still called "survives"
 
 
 class MediationConfig(Section):
@@ -149,6 +153,8 @@ class MediationConfig(Section):
     min_effect: PositiveFloat
     batch_rows: PositiveInt
     n_bootstrap: Annotated[int, Field(ge=10)]
+    n_sign_flips: Annotated[int, Field(ge=100)]
+    alpha: Annotated[float, Field(gt=0, lt=1)]
 
 
 class SteeringConfig(Section):

@@ -98,6 +98,17 @@ SUMMARY: list[Query] = [
     Query("Causal verdicts (evidence in the patching_verdicts, ablation_verdicts and mediation_verdicts tables):",
           f"SELECT model, question, answer FROM {ANY_OF} ORDER BY model, question",
           any_of=VERDICTS),
+    Query("Lexical ablation at the chosen layer (extra AUROC drop of the lexicon edit over the matched control, "
+          "instance-clustered 95% CI; survives = CI below the margin):",
+          "SELECT model, method, layer, round(auroc_original, 3) AS original, round(extra_drop, 3) AS extra_drop, "
+          "round(extra_ci_low, 3) AS ci_low, round(extra_ci_high, 3) AS ci_high, margin, survives "
+          "FROM ablation_paired WHERE chosen ORDER BY model, method",
+          needs=("ablation_paired",)),
+    Query("Mediation by layer (sign-flip p over instances; Holm across layers; no verdict while TE's CI holds 0):",
+          "SELECT model, layer, round(te, 3) AS te, round(te_ci_low, 3) AS te_lo, round(te_ci_high, 3) AS te_hi, "
+          "round(nie, 4) AS nie, round(nie_p, 4) AS nie_p, round(nie_p_holm, 4) AS nie_p_holm "
+          "FROM mediation_effects ORDER BY model, layer",
+          needs=("mediation_effects",)),
     Query("Steering, pooled over prompts: classifier effect vs alpha=0 at the largest |alpha| of each sign:",
           "SELECT model, layer, family, alpha, round(alpha_rel, 3) AS alpha_rel, round(effect, 3) AS effect, "
           "round(ci_low, 3) AS ci_low, round(ci_high, 3) AS ci_high, round(p_holm, 4) AS p_holm, success, "

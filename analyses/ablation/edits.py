@@ -1,11 +1,12 @@
-"""Lexical ablation of texts: lexicon words out in ONE regex pass, and a matched random-word control.
+"""Lexical ablation of texts: lexicon words out in ONE regex pass, and a matched control.
 
 v0 rewrote only the empathic texts, ran one replacement pass per keyword (so a synonym was rewritten
 again by a later keyword) and drew synonyms that were themselves empathic. Here every text of both
 classes goes through a single `re.sub` over the whole lexicon; each hit is removed or replaced by a
 word from NEUTRAL_WORDS, a list checked to hold no lexicon word, so no pass can create a new hit.
-The control edits the same number of randomly chosen non-lexicon words in the same way, seeded per
-text. Removal then collapses the doubled spaces it leaves (whitespace only, no word is rewritten).
+The control edits, in the same way, one non-lexicon word of the same text per lexicon hit, matched on
+heuristic part of speech and corpus-frequency band (analyses/ablation/matching.py), seeded per text.
+Removal then collapses the doubled spaces it leaves (whitespace only, no word is rewritten).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analyses.ablation.matching import WORD, FrequencyBands, choose_controls, features
 from core.data.lexicon import Lexicon
 from core.errors import InputError
 
@@ -26,13 +28,17 @@ NEUTRAL_WORDS: tuple[str, ...] = (
     "rivet", "tile", "folder", "marker", "panel", "sample", "metric", "record", "signal", "corner",
     "bracket", "canvas", "valve", "socket", "timber", "basin", "hinge", "plank", "spool", "gauge",
 )
-WORD = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z'-]*(?![\w-])")
 
 
 @dataclass(frozen=True)
 class Ablated:
+    """An edited text, its number of edits and, for the control, how many matched their lexicon word's
+    part-of-speech class and frequency band."""
+
     text: str
     n_replaced: int
+    n_pos_matched: int | None = None
+    n_band_matched: int | None = None
 
 
 def check_replacements(lexicon: Lexicon, words: tuple[str, ...] = NEUTRAL_WORDS) -> tuple[str, ...]:
@@ -76,23 +82,27 @@ def ablate_lexicon(text: str, text_id: str, lexicon: Lexicon, mode: str, seed: i
     return Ablated(_tidy(out) if mode == "remove" else out, n)
 
 
-def ablate_random(text: str, text_id: str, lexicon: Lexicon, k: int, mode: str, seed: int,
-                  words: tuple[str, ...] = NEUTRAL_WORDS) -> Ablated:
-    """The matched control: the same edit applied to `k` random non-lexicon words (one pass)."""
-    candidates = [m for m in WORD.finditer(text) if not lexicon.count(m.group(0))]
-    k = min(k, len(candidates))
-    if k == 0:
-        return Ablated(text, 0)
+def ablate_matched(text: str, text_id: str, lexicon: Lexicon, bands: FrequencyBands, mode: str, seed: int,
+                   words: tuple[str, ...] = NEUTRAL_WORDS) -> Ablated:
+    """The matched control: the same edit applied to one non-lexicon word per lexicon hit, chosen to
+    match the hit's part-of-speech class and frequency band (one pass)."""
+    hits = features(text, lexicon.pattern.finditer(text) if lexicon.words else [], bands)
+    found = [m for m in WORD.finditer(text) if not lexicon.count(m.group(0))]
+    candidates = features(text, found, bands)
+    picks = choose_controls(hits, candidates, _rng(seed, text_id, "control"))
+    if not picks:
+        return Ablated(text, 0, 0, 0)
     rng = _rng(seed, text_id, "random")
-    chosen = sorted(rng.choice(len(candidates), size=k, replace=False))
     repl = _substitute(mode, rng, words)
     pieces, last = [], 0
-    for i in chosen:
-        m = candidates[i]
+    for i in sorted(picks):
+        m = found[i]
         pieces += [text[last:m.start()], repl(m)]
         last = m.end()
     out = "".join(pieces) + text[last:]
-    return Ablated(_tidy(out) if mode == "remove" else out, k)
+    pos = sum(candidates[i].pos == h.pos for h, i in zip(hits, picks, strict=False))
+    band = sum(candidates[i].band == h.band for h, i in zip(hits, picks, strict=False))
+    return Ablated(_tidy(out) if mode == "remove" else out, len(picks), pos, band)
 
 
 def crossed(empathic_text: str, other_text: str, lexicon: Lexicon) -> bool:

@@ -1,12 +1,22 @@
-"""Helpers shared by the causal phases (patching, mediation): directions, behaviour, summaries.
+"""Helpers shared by the causal phases (patching, mediation): directions, behaviour, summaries, tests.
 
 Not a phase itself: the behaviour table and its verdict, the per-layer probe directions as tensors,
-and the bootstrap summary of per-instance effects.
+the bootstrap summary of per-instance effects, and the inference every causal verdict rests on:
+- the cue's total effect (clean - corrupt LD per instance, mean with an instance bootstrap 95% CI):
+  while that CI includes zero there is no effect to recover or mediate, and every verdict built on it
+  is "undetermined";
+- a per-layer p-value from a sign-flip (randomisation) test over instances: under H0 each instance's
+  effect is symmetric about zero, so flipping the signs of whole instances' effects leaves the mean's
+  distribution unchanged; p = share of flips whose |mean| reaches the observed |mean| (every one of
+  the 2^n flips when 2^n <= n_flips, exact; else n_flips random ones, +1-corrected). The SAME flips
+  serve every layer, the unit resampled is the instance (its orders and positions move together);
+- Holm's step-down adjustment (core.stats.multiple) across the layers of one family.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +28,7 @@ from core.context import RunContext
 from core.errors import InputError
 from core.stats.directions import load_directions
 from core.stats.estimates import mean_ci
+from core.stats.multiple import holm
 
 
 def probes_folder(ctx: RunContext) -> Path:
@@ -36,10 +47,12 @@ def directions_for(ctx: RunContext, method: str, layers: list[int]) -> dict[int,
     return {layer: torch.from_numpy(found[layer]) for layer in layers}
 
 
-def summarise(effects: pd.DataFrame, by: list[str], n_boot: int, seed: int) -> pd.DataFrame:
+def summarise(effects: pd.DataFrame, by: list[str], n_boot: int, seed: int, n_flips: int, alpha: float
+              ) -> pd.DataFrame:
     """Per group: mean recovered fraction over instances with a defined one and its CI; `pooled`, the
-    ratio of mean LD changes over all instances; and the LD change itself (delta, logits) with its CI,
-    defined even where the cue's effect is too small for a recovered fraction."""
+    ratio of mean LD changes over all instances; the LD change itself (delta, logits) with its CI,
+    defined even where the cue's effect is too small for a recovered fraction; and the sign-flip p of
+    the mean LD change (`delta_p`) with its Holm adjustment across layers (`delta_p_holm`)."""
     rows = []
     for key, g in effects.groupby(by, sort=True):
         lo, hi = mean_ci(g.recovered.to_numpy(), n_boot, seed)
@@ -51,7 +64,23 @@ def summarise(effects: pd.DataFrame, by: list[str], n_boot: int, seed: int) -> p
                      if g.recovered.notna().any() else np.nan, "ci_low": lo, "ci_high": hi,
                      "n": int(g.recovered.notna().sum()), "pooled": float(pooled), "delta_mean": float(delta.mean()),
                      "delta_ci_low": d_lo, "delta_ci_high": d_hi, "n_instances": len(g)})
-    return pd.DataFrame(rows)
+    family = [c for c in by if c != "layer"]
+    tests = layer_tests(effects.assign(delta=effects.ld_patched - effects.ld_corrupt), "delta", family, n_flips,
+                        seed, alpha).rename(columns={"p": "delta_p", "p_holm": "delta_p_holm"})
+    return pd.DataFrame(rows).merge(tests, on=by, how="left")
+
+
+def layer_tests(effects: pd.DataFrame, value: str, family: list[str], n_flips: int, seed: int, alpha: float
+                ) -> pd.DataFrame:
+    """Per family x layer: sign-flip p of the mean of `value` over instances (the same flips at every
+    layer of a family: instances are the rows) and its Holm adjustment across the family's layers."""
+    out = []
+    for key, g in effects.groupby(family, sort=True) if family else [((), effects)]:
+        wide = g.pivot_table(index="instance_id", columns="layer", values=value, aggfunc="mean", dropna=False)
+        p = sign_flip_p(wide.to_numpy(), n_flips, seed)
+        keys = dict(zip(family, key if isinstance(key, tuple) else (key,), strict=True))
+        out.append(pd.DataFrame({**keys, "layer": wide.columns.astype(int), "p": p, "p_holm": holm(p, alpha)[0]}))
+    return pd.concat(out, ignore_index=True)
 
 
 def behaviour_rows(bases: Mapping[str, BaseRuns]) -> pd.DataFrame:
@@ -65,7 +94,8 @@ def behaviour_rows(bases: Mapping[str, BaseRuns]) -> pd.DataFrame:
 
 
 def behaviour_verdict(table: pd.DataFrame, skipped: list[str], n_boot: int, seed: int) -> dict[str, str]:
-    """How often the empathic option wins under each condition, and the cue's effect on LD."""
+    """How often the empathic option wins under each condition, and the cue's effect on LD: the answer
+    is "undetermined" while that effect's CI includes zero."""
     parts = []
     for condition in ("clean", "corrupt"):
         ld = table[table.condition == condition].logit_diff.to_numpy()
@@ -73,14 +103,66 @@ def behaviour_verdict(table: pd.DataFrame, skipped: list[str], n_boot: int, seed
         parts.append(f"{condition}: empathic preferred in {np.mean(ld > 0):.0%} of {ld.size} instances, "
                      f"mean LD {ld.mean():.3f} [{lo:.3f}, {hi:.3f}]")
     wide = table.pivot(index="instance_id", columns="condition", values="logit_diff")
-    te = (wide.clean - wide.corrupt).to_numpy()
-    lo, hi = mean_ci(te, n_boot, seed)
-    parts.append(f"cue effect (clean - corrupt) {te.mean():.3f} [{lo:.3f}, {hi:.3f}]")
+    te = CueEffect.of((wide.clean - wide.corrupt).to_numpy(), n_boot, seed)
+    parts.append(te.text() + " (clean - corrupt)")
     if skipped:
         parts.append(f"{len(skipped)} instances skipped (cue and neutral not token-aligned)")
     prefers = np.mean(table[table.condition == "clean"].logit_diff > 0)
     answer = "near chance" if abs(prefers - 0.5) < 0.15 else ("mostly empathic" if prefers > 0.5 else "mostly task")
-    sign = "raises" if lo > 0 else ("lowers" if hi < 0 else "does not significantly change")
+    if not te.decided:
+        answer = f"undetermined: the cue's effect on the empathic logit difference has a 95% CI including zero " \
+            f"({answer} with the cue)"
+    else:
+        sign = "raises" if te.ci_low > 0 else "lowers"
+        answer = f"{answer} with the cue; the cue {sign} the empathic logit difference"
     return {"question": "Does the model prefer the empathic option, and does the cue move it?",
-            "answer": f"{answer} with the cue; the cue {sign} the empathic logit difference",
-            "evidence": "; ".join(parts)}
+            "answer": answer, "evidence": "; ".join(parts)}
+
+
+def _flips(n: int, n_flips: int, seed: int) -> tuple[np.ndarray, bool]:
+    """[m, n] signs: all 2^n sign vectors when that is at most n_flips (exact test), else n_flips random."""
+    if n < 31 and 2 ** n <= n_flips:
+        codes = np.arange(2 ** n)[:, None] >> np.arange(n)[None, :]
+        return np.where(codes & 1, -1.0, 1.0), True
+    return np.random.default_rng(seed).choice([-1.0, 1.0], size=(n_flips, n)), False
+
+
+def sign_flip_p(effects: np.ndarray, n_flips: int, seed: int, min_n: int = 2) -> np.ndarray:
+    """Two-sided sign-flip p-value of the mean of each column of `effects` [n_instances, k].
+
+    NaN entries are left out of their column (its mean is over the finite ones); a column with fewer
+    than `min_n` finite values gets NaN. The same flips are applied to every column."""
+    x = np.atleast_2d(np.asarray(effects, dtype=np.float64).T).T
+    finite = np.isfinite(x)
+    count = finite.sum(axis=0)
+    filled = np.where(finite, x, 0.0)
+    signs, exact = _flips(x.shape[0], n_flips, seed)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        observed = np.abs(filled.sum(axis=0) / count)
+        null = np.abs(signs @ filled / count)
+    extreme = (null >= observed * (1 - 1e-9)).sum(axis=0)  # ties count as extreme (float noise too)
+    p = extreme / len(signs) if exact else (1 + extreme) / (len(signs) + 1)
+    return np.where(count >= min_n, p, np.nan)
+
+
+@dataclass(frozen=True)
+class CueEffect:
+    """The cue's total effect (clean - corrupt LD) over instances: mean and bootstrap 95% CI."""
+
+    mean: float
+    ci_low: float
+    ci_high: float
+
+    @classmethod
+    def of(cls, te: np.ndarray, n_boot: int, seed: int) -> CueEffect:
+        """Mean and instance-bootstrap CI of per-instance total effects."""
+        te = np.asarray(te, dtype=np.float64)
+        return cls(float(np.mean(te)), *mean_ci(te, n_boot, seed))
+
+    @property
+    def decided(self) -> bool:
+        """Whether the CI excludes zero (else no verdict can rest on the cue's effect)."""
+        return bool(self.ci_low > 0 or self.ci_high < 0)
+
+    def text(self, units: str = "logits") -> str:
+        return f"cue effect {self.mean:+.3f} [{self.ci_low:+.3f}, {self.ci_high:+.3f}] {units}"

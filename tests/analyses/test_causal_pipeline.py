@@ -36,15 +36,24 @@ def _sql(root: Path, query: str):
 def test_every_causal_table_is_filled(workdir):
     root, _ = workdir
     for table in ("patching_behaviour", "patching_effects", "patching_summary", "patching_attribution",
-                  "ablation_auroc", "ablation_texts", "mediation_effects"):
+                  "ablation_auroc", "ablation_paired", "ablation_texts", "mediation_effects"):
         assert len(_sql(root, f"SELECT * FROM {table}")) > 0, table
     effects = _sql(root, "SELECT * FROM patching_effects")
     assert set(effects.kind) == {"full", "direction_only", "steering"}
     assert set(_sql(root, "SELECT variant FROM ablation_auroc").variant) >= {
-        "original", "lexicon_removed", "random_removed", "crossed_subset"}
+        "original", "lexicon_replaced", "matched_replaced", "crossed_subset"}
+    paired = _sql(root, "SELECT * FROM ablation_paired")
+    assert set(paired.survives) <= {"yes", "no", "undetermined"} and (paired.extra_ci_low <= paired.extra_ci_high).all()
+    summary = _sql(root, "SELECT * FROM patching_summary")
+    assert (summary.delta_p_holm >= summary.delta_p - 1e-12).all() and summary.delta_p.between(0, 1).all()
+    mediation = _sql(root, "SELECT * FROM mediation_effects")
+    assert {"te_p", "nie_p", "nie_p_holm", "nde_p", "nde_p_holm"} <= set(mediation.columns)
     verdicts = _sql(root, "SELECT * FROM patching_verdicts UNION ALL SELECT * FROM ablation_verdicts "
                     "UNION ALL SELECT * FROM mediation_verdicts")
     assert len(verdicts) == 5 and verdicts.answer.str.len().gt(0).all()
+    te = _sql(root, "SELECT te_ci_low, te_ci_high FROM mediation_effects LIMIT 1").iloc[0]
+    mediated = verdicts[verdicts.question.str.contains("indirect effect")].answer.iloc[0]
+    assert mediated.startswith("undetermined") == bool(te.te_ci_low <= 0 <= te.te_ci_high)
     runs = _sql(root, "SELECT * FROM runs")
     assert set(_sql(root, "SELECT run_id FROM mediation_effects").run_id) <= set(runs.run_id)
 

@@ -10,8 +10,9 @@ import pytest
 import torch
 from torch import nn
 
+from analyses.causal.common import CueEffect
 from analyses.causal.runs import Engine, base_runs
-from analyses.mediation import instance_effects, mediator_positions, summarise
+from analyses.mediation import instance_effects, mediation_verdict, mediator_positions, summarise
 from core.config import ModelSpec
 from core.data.prompts import ChoicePair
 from core.models.loader import LoadedModel
@@ -87,7 +88,7 @@ def test_te_equals_nie_plus_nde_in_a_model_linear_in_the_mediator(toy, where):
     effects = pd.DataFrame(rows)
     assert (effects.te.abs() > 1e-3).all() and (effects.nie.abs() > 1e-6).all()
     np.testing.assert_allclose(effects.te, effects.nie + effects.nde, atol=1e-5)
-    table = summarise(effects, n_boot=50, seed=0, min_effect=1e-6)
+    table = summarise(effects, n_boot=50, seed=0, min_effect=1e-6, n_flips=1000, alpha=0.05)
     np.testing.assert_allclose(table.interaction, 0, atol=1e-5)
     assert (table.nie_ci_low <= table.nie).all() and (table.nie <= table.nie_ci_high).all()
 
@@ -96,3 +97,32 @@ def test_mediator_positions():
     pair = _pairs(0)[0]
     assert mediator_positions(pair, "from_cue") == list(range(4, 12))
     assert mediator_positions(pair, "after_cue") == list(range(6, 12))
+
+
+def _instances(te: np.ndarray, nie_at: dict[int, float]) -> pd.DataFrame:
+    """Per instance x layer effects: the given TE everywhere, NIE nie_at[layer] (+ tiny noise), NDE the rest."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for i, t in enumerate(te):
+        for layer, nie in nie_at.items():
+            n = nie + 0.001 * rng.normal()
+            rows.append({"instance_id": f"i{i}", "layer": layer, "te": t, "nie": n, "nde": t - n})
+    return pd.DataFrame(rows)
+
+
+def test_mediation_p_values_are_holm_adjusted_across_layers():
+    effects = _instances(np.full(20, 0.5), {0: 0.0, 1: 0.2, 2: 0.0})
+    table = summarise(effects, 200, 0, 0.1, 2000, 0.05).set_index("layer")
+    assert table.te_p.iloc[0] < 0.01 and table.nie_p_holm.loc[1] < 0.05
+    assert (table.nie_p_holm >= table.nie_p - 1e-12).all() and table.nie_p_holm.loc[0] > 0.05
+    verdict = mediation_verdict(table.reset_index(), CueEffect.of(np.full(20, 0.5), 200, 0), 0.05)
+    assert verdict["answer"].startswith("layer 1") and "significant at layers [1]" in verdict["answer"]
+
+
+def test_mediation_is_undetermined_when_the_total_effect_is_zero():
+    te = np.tile([0.3, -0.3], 10)  # no total effect, yet a clear "indirect effect" at layer 1
+    effects = _instances(te, {0: 0.0, 1: 0.2})
+    table = summarise(effects, 200, 0, 0.1, 2000, 0.05)
+    assert table.nie_p_holm.min() < 0.05 and table.te_ci_low.iloc[0] < 0 < table.te_ci_high.iloc[0]
+    verdict = mediation_verdict(table, CueEffect.of(te, 200, 0), 0.05)
+    assert verdict["answer"].startswith("undetermined") and "significant" not in verdict["answer"]

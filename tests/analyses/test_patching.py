@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analyses.causal.common import summarise
+from analyses.causal.common import CueEffect, summarise
 from analyses.causal.runs import recovered
-from analyses.patching import SPAN, attribution_table, sites
+from analyses.patching import SPAN, attribution_table, direction_verdict, sites
 from core.data.prompts import ChoicePair
 
 
@@ -43,7 +43,7 @@ def _effects() -> pd.DataFrame:
 
 
 def test_summary_skips_undefined_fractions_but_pools_every_instance():
-    table = summarise(_effects(), ["layer", "kind", "position"], 200, 0).set_index("layer")
+    table = summarise(_effects(), ["layer", "kind", "position"], 200, 0, 1000, 0.05).set_index("layer")
     assert table.loc[0, "n"] == 2 and table.loc[0, "n_instances"] == 3
     assert np.isclose(table.loc[0, "mean"], 0.9) and np.isclose(table.loc[0, "pooled"], 0.9)
     assert table.loc[1, "delta_mean"] < table.loc[0, "delta_mean"]
@@ -61,3 +61,32 @@ def test_attribution_table_correlates_estimates_with_exact_values():
     assert table.n_cells.iloc[0] == 4 and np.isclose(table.spearman.iloc[0], 1.0)
     assert np.isclose(table.spearman_delta_ld.iloc[0], 1.0)
     assert table[table.layer == 7].exact.isna().all()
+
+
+def _span_effects(n: int, layers: int, shift: float) -> pd.DataFrame:
+    """n instances, every layer's full and direction-only span patch moving LD by shift (+ small noise)."""
+    rng = np.random.default_rng(0)
+    rows = [{"instance_id": f"i{i}", "layer": layer, "position": SPAN, "kind": kind, "ld_clean": 1.0,
+             "ld_corrupt": 0.0, "ld_patched": shift + 0.01 * rng.random(), "recovered": np.nan}
+            for i in range(n) for layer in range(layers) for kind in ("full", "direction_only", "steering")]
+    return pd.DataFrame(rows)
+
+
+def test_a_layer_is_significant_only_after_holm_across_layers():
+    moved = CueEffect(1.0, 0.9, 1.1)
+    # 6 instances all moved: exact sign-flip p = 2/64 = 0.031 per layer, but Holm over 6 layers -> 0.19
+    few = summarise(_span_effects(6, 6, 0.5), ["layer", "kind", "position"], 100, 0, 10000, 0.05)
+    assert np.allclose(few.delta_p, 2 / 64) and np.allclose(few.delta_p_holm, 6 * 2 / 64)
+    assert direction_verdict(few, moved, 0.05)["answer"].startswith("undetermined: full patching")
+    # 8 instances: p = 2/256, Holm 6 x that = 0.047 < 0.05 at every layer
+    many = summarise(_span_effects(8, 6, 0.5), ["layer", "kind", "position"], 100, 0, 10000, 0.05)
+    assert np.allclose(many.delta_p_holm, 6 * 2 / 256)
+    assert direction_verdict(many, moved, 0.05)["answer"].startswith("partly: the direction alone moves behaviour at "
+                                                                        "layers [0, 1, 2, 3, 4, 5]")
+
+
+def test_no_patching_verdict_while_the_cue_effect_includes_zero():
+    many = summarise(_span_effects(8, 6, 0.5), ["layer", "kind", "position"], 100, 0, 10000, 0.05)
+    verdict = direction_verdict(many, CueEffect(0.01, -0.02, 0.04), 0.05)
+    assert verdict["answer"].startswith("undetermined: the cue does not significantly change behaviour")
+    assert "p_holm" in verdict["evidence"]

@@ -63,6 +63,17 @@ def test_causal_verdicts_read_the_three_phase_tables_in_order(con: duckdb.DuckDB
                                        ("m2", "Does patching recover?", "yes")]
 
 
+def test_ablation_summary_shows_only_the_chosen_layer(con: duckdb.DuckDBPyConnection) -> None:
+    paired = pd.DataFrame({"model": ["m"] * 3, "method": ["mean_diff", "mean_diff", "logistic"], "layer": [3, 5, 4],
+                           "auroc_original": [0.9] * 3, "extra_drop": [0.01, 0.2, 0.0], "extra_ci_low": [0.0] * 3,
+                           "extra_ci_high": [0.015, 0.3, 0.01], "margin": [0.02] * 3,
+                           "survives": ["yes", "no", "yes"], "chosen": [True, False, True]})
+    con.register("ablation_paired", paired)
+    (query,) = [q for q in views.SUMMARY if q.needs == ("ablation_paired",)]
+    rows = con.sql(query.sql).fetchall()
+    assert [(r[1], r[2], r[-1]) for r in rows] == [("logistic", 4, "yes"), ("mean_diff", 3, "yes")]
+
+
 def test_probes_profiles_puts_each_row_beside_its_run_profile(con: duckdb.DuckDBPyConnection) -> None:
     selected = pd.DataFrame({"run_id": ["r1", "r2", "r1"], "model": ["m", "m", "m"],
                              "method": ["mean_diff", "mean_diff", "logistic"], "layer": [3, 5, 4]})

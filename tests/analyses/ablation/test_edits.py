@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from analyses.ablation.edits import NEUTRAL_WORDS, WORD, ablate_lexicon, ablate_random, check_replacements, crossed
+from analyses.ablation.edits import NEUTRAL_WORDS, WORD, ablate_lexicon, ablate_matched, check_replacements, crossed
+from analyses.ablation.matching import FrequencyBands, word_class
 from core.data import load_dataset
 from core.data.lexicon import Lexicon
 from core.errors import InputError
@@ -59,18 +60,43 @@ def test_empty_lexicon_leaves_texts_unchanged(texts):
     empty = Lexicon({})
     for t in texts[:20]:
         assert ablate_lexicon(t.text, t.text_id, empty, "replace", seed=0).text == t.text
-        assert ablate_random(t.text, t.text_id, empty, 0, "replace", seed=0).text == t.text
+        assert ablate_matched(t.text, t.text_id, empty, FrequencyBands.of([], 1.0), "replace", seed=0).text == t.text
 
 
-def test_random_control_edits_k_non_lexicon_words(lexicon):
+def test_matched_control_edits_one_word_per_lexicon_hit(lexicon):
     text = "I care about the route, so I help the driver and then drive the van back to the depot."
-    k = lexicon.count(text)
-    out = ablate_random(text, "t", lexicon, k, "replace", seed=5)
-    assert out.n_replaced == k == 2
+    bands = FrequencyBands.of([text], 1.0)
+    out = ablate_matched(text, "t", lexicon, bands, "replace", seed=5)
+    assert out.n_replaced == lexicon.count(text) == 2
     assert lexicon.find(out.text) == lexicon.find(text)  # lexicon words untouched
     changed = [a for a, b in zip(WORD.findall(text), WORD.findall(out.text), strict=True) if a != b]
-    assert len(changed) <= k and out.text != text
-    assert out == ablate_random(text, "t", lexicon, k, "replace", seed=5)  # seeded per text
+    assert 0 < len(changed) <= 2
+    assert out == ablate_matched(text, "t", lexicon, bands, "replace", seed=5)  # seeded per text
+
+
+def test_control_matches_part_of_speech_before_frequency(lexicon):
+    # "helped" (past) and "kindly" (adverb) have one past and one adverb candidate each: those must be chosen,
+    # never the function words ("I", "the", "so"), whatever the seed
+    text = "I helped the man so kindly, and I walked the dog slowly."
+    for seed in range(10):
+        out = ablate_matched(text, "t", lexicon, FrequencyBands.of([text], 1.0), "replace", seed)
+        changed = {a for a, b in zip(WORD.findall(text), WORD.findall(out.text), strict=True) if a != b}
+        assert changed == {"walked", "slowly"} and out.n_pos_matched == 2
+
+
+def test_control_matches_the_frequency_band_within_a_class(lexicon):
+    corpus = ["help"] * 8 + ["road"] * 8 + ["van"]  # help and road in band 3, van in band 0
+    text = "I help on the road by the van."
+    for seed in range(10):
+        out = ablate_matched(text, "t", lexicon, FrequencyBands.of(corpus, 1.0), "remove", seed)
+        assert "road" not in out.text and "van" in out.text and out.n_band_matched == 1
+
+
+def test_word_class_heuristic():
+    assert [word_class(w) for w in ("kindly", "helping", "cared", "kindness", "helpful", "feels", "care")] == [
+        "adverb", "gerund", "past", "noun", "adjective", "plural", "stem"]
+    assert word_class("the") == word_class("don't") == "function"
+    assert word_class("Maria", sentence_start=False) == "proper" and word_class("Maria") == "stem"
 
 
 def test_crossed_pairs(lexicon):
