@@ -27,7 +27,8 @@ def pooled_embeddings(model: LoadedModel, ids: torch.Tensor, mask: torch.Tensor,
                       ) -> torch.Tensor:
     """Weighted sums over positions of the token embeddings: [1, batch, d] (one pseudo-layer, like the cache)."""
     w = weights.to(model.device).unsqueeze(-1)
-    pooled = engine.traced_embeddings(model, engine.hf_inputs(model, ids, mask), lambda h: (h * engine.beside(w, h)).sum(1))
+    inputs = engine.hf_inputs(model, ids, mask)
+    pooled = engine.traced_embeddings(model, inputs, lambda h: (h * engine.beside(w, h)).sum(dim=1))
     return pooled.float().cpu().unsqueeze(0)
 
 
