@@ -8,6 +8,10 @@ attention-sink first token are excluded), or takes the last response token (`las
 comparison with v0, the mean over every token of the raw text without a template (`v0_mean`).
 The cache is keyed by model, revision, pooling and dataset hash: a rerun with the same key loads
 nothing and computes nothing; an interrupted run resumes from the parts already written.
+Beside the layers, in a cache entry of its own, go the token embeddings (HF `hidden_states[0]`: the
+input of block 0, family scaling included) pooled with the same weights, for the probes phase's
+in-model lexical baseline; a cache of layers from before that entry existed gets it filled alone
+(the trace stops before block 0, so that costs an embedding lookup per text).
 """
 
 from __future__ import annotations
@@ -20,10 +24,21 @@ from core.config import ExtractConfig
 from core.context import RunContext
 
 
+def _fill_embeddings(cfg: ExtractConfig, ctx: RunContext) -> str:
+    """Fill the pooled token-embedding entry where it is incomplete; its cache key."""
+    cache = ctx.embedding_cache()
+    if not (cache.complete and cache.done_ids() >= {t.text_id for t in ctx.dataset.texts}):
+        extract_into(cache, ctx.model, ctx.dataset.texts, cfg, embeddings=True)
+        cache.mark_complete({"n_texts": len(ctx.dataset.texts), "d_model": ctx.model.d_model,
+                             "resolved_revision": ctx.model.revision})
+    return cache.root.name
+
+
 def run(cfg: ExtractConfig, ctx: RunContext) -> PhaseRun:
-    """Fill the activation cache for ctx.alias; report what was done."""
+    """Fill the activation cache (layers, then token embeddings) for ctx.alias; report what was done."""
     ds = ctx.dataset
     cache = ctx.activation_cache()
+    embeddings_key = _fill_embeddings(cfg, ctx)
     if cache.complete and cache.done_ids() >= {t.text_id for t in ds.texts}:
         info = cache.manifest()
         info.update(n_new=0, tokens=0, seconds=0.0)
@@ -34,6 +49,7 @@ def run(cfg: ExtractConfig, ctx: RunContext) -> PhaseRun:
                 "resolved_revision": model.revision, "n_new": stats.n_new, "tokens": stats.tokens,
                 "seconds": round(stats.seconds, 3)}
         cache.mark_complete({k: info[k] for k in ("n_texts", "n_layers", "d_model", "resolved_revision")})
-    row = {"cache_key": cache.root.name, "pooling": cfg.pooling, "chat_template": cfg.chat_template, **info}
+    row = {"cache_key": cache.root.name, "embeddings_cache_key": embeddings_key, "pooling": cfg.pooling,
+           "chat_template": cfg.chat_template, **info}
     row["tokens_per_s"] = round(row["tokens"] / row["seconds"], 1) if row["seconds"] else None
     yield final({"extract_summary": pd.DataFrame([row])})

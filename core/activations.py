@@ -3,6 +3,9 @@
 Texts are tokenized once, sorted by length and cut into batches of at most `batch_tokens` padded
 tokens (length bucketing keeps padding waste small); each batch is one nnsight trace that pools
 all layers in place. Parts are flushed to the cache as they finish, so a killed run resumes.
+The pooled token embeddings (HF hidden_states[0], the probes phase's in-model lexical baseline) live
+in a cache entry of their own (`embedding_fields`: the layer key plus a `site`), so the layer entries
+and their keys are unchanged; a trace that reads them stops before block 0 runs.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from core import paths
 from core.cache import ActivationCache
 from core.config import ExtractConfig, Params
 from core.data import Dataset, Text
-from core.models.capture import pooled_residuals
+from core.models.capture import pooled_embeddings, pooled_residuals
 from core.models.loader import LoadedModel, revision_key
 from core.models.text import Encoded, collate, encode, length_buckets
 
@@ -39,6 +42,11 @@ def key_fields(params: Params, alias: str, dataset: Dataset) -> dict[str, object
             "dataset_sha256": dataset.sha256}
 
 
+def embedding_fields(params: Params, alias: str, dataset: Dataset) -> dict[str, object]:
+    """The key of the pooled token-embedding entry: the layer key plus its site."""
+    return {**key_fields(params, alias, dataset), "site": "token_embeddings"}
+
+
 def open_cache(params: Params, alias: str, dataset: Dataset, base: object) -> ActivationCache:
     from pathlib import Path
 
@@ -56,14 +64,23 @@ def cached_activations(params: Params, alias: str, dataset: Dataset, text_ids: l
     return cache.load(text_ids), str(cache.manifest()["resolved_revision"])
 
 
+def cached_embeddings(params: Params, alias: str, dataset: Dataset, text_ids: list[str]) -> np.ndarray:
+    """Extract's pooled token embeddings [texts, d] (raises when that entry is not complete)."""
+    cache = ActivationCache.at(paths.activations_dir(alias), embedding_fields(params, alias, dataset))
+    if not cache.complete:
+        raise RuntimeError(f"no complete token-embedding cache at {cache.root}; run `extract` first")
+    return cache.load(text_ids)[0]
+
+
 def encode_texts(model: LoadedModel, texts: list[Text], cfg: ExtractConfig) -> list[Encoded]:
     return [encode(model.tokenizer, t.prompt, t.text, cfg.pooling, cfg.chat_template, cfg.max_length)
             for t in texts]
 
 
 def extract_into(cache: ActivationCache, model: LoadedModel, texts: list[Text], cfg: ExtractConfig,
-                 flush_every: int = 64) -> ExtractStats:
-    """Fill the cache with every text it lacks; returns what was done."""
+                 flush_every: int = 64, embeddings: bool = False) -> ExtractStats:
+    """Fill the cache with every text it lacks (every layer, or with `embeddings` the pooled token
+    embeddings as one pseudo-layer); returns what was done."""
     done = cache.done_ids()
     todo = [t for t in texts if t.text_id not in done]
     start, tokens = time.perf_counter(), 0
@@ -75,7 +92,9 @@ def extract_into(cache: ActivationCache, model: LoadedModel, texts: list[Text], 
     for batch in tqdm(batches, desc=f"extract {model.alias}", unit="batch", file=sys.stderr,
                       disable=not todo):
         ids, mask, weights = collate([encoded[i] for i in batch], model.tokenizer.pad_token_id)
-        pending.append(pooled_residuals(model, ids, mask, weights, layers).numpy())
+        read = pooled_embeddings(model, ids, mask, weights) if embeddings else pooled_residuals(
+            model, ids, mask, weights, layers)
+        pending.append(read.numpy())
         pending_ids += [todo[i].text_id for i in batch]
         tokens += int(mask.sum())
         if len(pending_ids) >= flush_every:

@@ -60,6 +60,10 @@ class ExtractConfig(Section):
     cache_dtype: Literal["float16", "bfloat16", "float32"]
 
 
+SurfaceBaseline = Literal["bow_tfidf", "bow_tfidf_no_lexicon", "bow_binary", "minilm", "pronoun_count", "sentiment",
+                          "length", "lexicon_count", "format_markers", "token_embeddings"]
+
+
 class ProbesConfig(Section):
     methods: list[Literal["mean_diff", "logistic"]]
     layers: Literal["all"] | list[int]
@@ -69,6 +73,9 @@ class ProbesConfig(Section):
     split: Literal["families", "v0_random_pairs"]
     select_on: Literal["validation", "test"]
     tsne_perplexity: PositiveFloat
+    surface_baselines: Annotated[list[SurfaceBaseline], Field(min_length=1)]
+    crossfit_folds: Annotated[int, Field(ge=2)]
+    n_task_shuffles: Annotated[int, Field(ge=10)]
 
 
 class CollectConfig(Section):

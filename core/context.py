@@ -119,6 +119,19 @@ class RunContext:
         self.inputs.record("model_revision", revision)
         return acts
 
+    def token_embeddings(self, text_ids: list[str]) -> np.ndarray:
+        """Extract's pooled token embeddings [texts, d] (HF hidden_states[0], pooled like the layers)."""
+        from core.activations import cached_embeddings
+
+        return cached_embeddings(self.params, self.alias, self.dataset, text_ids)
+
+    def embedding_cache(self) -> ActivationCache:
+        """Extract's cache entry of pooled token embeddings (created if new)."""
+        from core.activations import embedding_fields
+        from core.cache import ActivationCache
+
+        return ActivationCache.open(self.activations_dir(), embedding_fields(self.params, self.alias, self.dataset))
+
     def activations_dir(self) -> Path:
         """outputs/activations/<alias>."""
         return paths.activations_dir(self.alias)

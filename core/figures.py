@@ -67,3 +67,26 @@ def plot_null(ctx: Any, null: np.ndarray, observed: float, layer: int, kind: str
     ax.legend()
     ctx.save_figure(fig, f"null_{kind}_layer{layer}")
     plt.close(fig)
+
+
+def plot_erased_by_layer(ctx: Any, erased: pd.DataFrame, auroc_table: pd.DataFrame, surface: pd.DataFrame) -> None:
+    """Per probe method, test AUROC by layer: the raw probe, the probe refit on each LEACE-erased set,
+    and the best surface baseline's test AUROC (a flat line: it has no layer)."""
+    methods = sorted(erased.method.unique())
+    fig, axes = plt.subplots(1, len(methods), figsize=(7 * len(methods), 4.5), squeeze=False, sharey=True)
+    best = surface[surface.chosen & (surface.split == "test")].iloc[0]
+    raw = auroc_table[auroc_table.split == "test"]
+    for ax, method in zip(axes[0], methods, strict=True):
+        part = raw[raw.method == method].sort_values("layer")
+        ax.plot(part.layer, part.auroc, color="black", label="probe (raw)")
+        for name, rows in erased[erased.method == method].groupby("erased"):
+            rows = rows.sort_values("layer")
+            ax.plot(rows.layer, rows.auroc, label=f"erased: {name}")
+            ax.fill_between(rows.layer, rows.ci_low, rows.ci_high, alpha=0.15)
+        ax.axhline(best.auroc, color="tab:red", ls=":", label=f"best baseline: {best.baseline}")
+        ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+        ax.set(xlabel="layer (decoder block output)", ylabel="test AUROC", ylim=(0.3, 1.02),
+               title=f"{ctx.alias}: {method} probe, raw vs LEACE-erased")
+        ax.legend(fontsize=8, loc="lower right")
+    ctx.save_figure(fig, "erased_by_layer")
+    plt.close(fig)

@@ -83,11 +83,25 @@ SUMMARY: list[Query] = [
           "ON p.model = s.model AND p.method = s.method AND p.layer = s.layer AND p.profile = sr.profile "
           "ORDER BY s.model, sr.profile = 'v0', s.method",
           needs=("probes_selected", "baselines_random", "baselines_permutation", "runs")),
-    Query("One-feature baselines on the test families (a probe should beat each by far):",
-          "SELECT r.profile, c.model, c.baseline, round(c.auroc, 3) AS auroc, round(c.ci_low, 3) AS ci_low, "
-          "round(c.ci_high, 3) AS ci_high FROM probes_confounds c JOIN runs r USING (run_id) "
-          "WHERE c.split = 'test' ORDER BY c.model, r.profile = 'v0', c.baseline",
-          needs=("probes_confounds", "runs")),
+    Query("Surface battery on the test families (each fit on train families; * = best on validation, the probe's bar):",
+          "SELECT r.profile, b.model, b.baseline || CASE WHEN b.chosen THEN ' *' ELSE '' END AS baseline, "
+          "round(b.auroc, 3) AS auroc, round(b.ci_low, 3) AS ci_low, round(b.ci_high, 3) AS ci_high, b.n_instances "
+          "FROM probes_surface b JOIN runs r USING (run_id) WHERE b.split = 'test' "
+          "ORDER BY b.model, r.profile = 'v0', b.auroc DESC, b.baseline",
+          needs=("probes_surface", "runs")),
+    Query("Probe minus best surface baseline on the test families (paired instance-clustered CI; LEACE = refit "
+          "after erasing pronouns, length, lexicon count, and the bag-of-words score):",
+          "SELECT r.profile, s.model, s.method, s.layer, round(s.test_auroc, 3) AS probe, s.best_baseline, "
+          "round(s.baseline_test_auroc, 3) AS baseline, round(s.margin, 3) AS margin, "
+          "round(s.margin_ci_low, 3) AS ci_low, round(s.margin_ci_high, 3) AS ci_high, s.margin_verdict AS better, "
+          "round(e3.auroc, 3) AS leace_3, round(e4.auroc, 3) AS leace_3_bow "
+          "FROM probes_selected s JOIN runs r USING (run_id) "
+          "LEFT JOIN probes_erased e3 ON e3.run_id = s.run_id AND e3.model = s.model AND e3.method = s.method "
+          "AND e3.layer = s.layer AND e3.erased = 'pronoun_length_lexicon' "
+          "LEFT JOIN probes_erased e4 ON e4.run_id = s.run_id AND e4.model = s.model AND e4.method = s.method "
+          "AND e4.layer = s.layer AND e4.erased = 'pronoun_length_lexicon_bow' "
+          "ORDER BY s.model, r.profile = 'v0', s.method",
+          needs=("probes_selected", "probes_erased", "runs")),
     Query("Length control at the chosen layer (word count regressed out; pairs where the empathic text is not "
           "longer):",
           "SELECT r.profile, l.model, l.method, l.layer, round(l.test_auroc, 3) AS test_auroc, "

@@ -1,55 +1,57 @@
-"""probes — is empathy linearly decodable on held-out families, and is it more than a shortcut?
+"""probes — is empathy linearly decodable on held-out families, and is it more than the words?
 
 Method. For every decoder block L, two probes are fit on the pooled activations of the TRAIN
 families: the mean-difference direction (unit norm) and an L2 logistic regression (standardised
 features, mapped back to a unit direction). Scores are projections. AUROC (rank form) is reported on
-every split with a stratified bootstrap 95% CI; the layer is chosen per method on VALIDATION AUROC
-only, and the test split reports the chosen layer. Also computed, on the same splits:
-- leave-one-family-out AUROC at the chosen layer (train on 11 families, test on the 12th);
-- confound baselines: one-feature logistic regressions on text length, lexicon count and
-  format-marker count (v0's markdown/length cues);
-- the length control at the chosen layer: test AUROC of the probe score minus its least-squares
-  slope in word count (fit on train; `adjusted_*` with the within-class slope, `residual_*` with
-  the pooled slope, a conservative bound), and on test empathy pairs the share where the empathic text
-  outscores its partner, overall and where it is not the longer of the two;
-- the task probe (mean difference of task-completed vs task-abandoned texts, which the 2x2 design
-  matches on empathy), its cosine with the empathy direction per layer against the 95% quantile of
-  |cos| between random directions, and each probe's AUROC on the other's labels;
-- transfer: an orthogonal Procrustes map fitted on train activations carries the chosen-layer
-  direction from every model with a cache (and from the chosen layer to every layer of this model)
-  into this model's space, scored on its test split;
+every split with an instance-clustered bootstrap 95% CI (an instance's 2x2 texts are resampled
+together; every AUROC of every probes table gets such a CI, frame.py); the layer is chosen per method
+on VALIDATION AUROC only, and the test split reports the chosen layer. Also computed, on the same splits:
+- the surface battery (`probes_surface`, margin.py/surface.py): bag-of-words (TF-IDF, without the
+  lexicon, binary), MiniLM sentence embeddings, pronoun count, sentiment, length, lexicon count,
+  format markers, and the logistic probe on the pooled token embeddings (HF hidden_states[0], cached
+  by extract beside the layers), each fit on train and scored with the probes' CIs; per probe
+  (`probes_selected`) the best baseline chosen on validation, its test AUROC, the probe's margin over
+  it with a paired clustered CI (same instance resamples) and a verdict ('undetermined' when the CI
+  holds zero), and the probe's accuracy on the test pairs that baseline ranks wrongly;
+- controls that remove the surface signal (controls.py): the probe score with word count or the best
+  baseline's cross-fitted score regressed out (slope fit on train, within class and pooled;
+  `probes_residualised`, and `probes_length_control` with its matched-pair wins), and LEACE erasure of
+  pronoun count, length and lexicon count (and the cross-fitted bag-of-words score) from every layer,
+  probes refit on the erased train activations (`probes_erased`, figure erased_by_layer);
+- leave-one-family-out AUROC at the chosen layer (train on 11 families, test on the 12th; the
+  family-level view, no CI);
+- the task probe (task.py): its cosine with the empathy direction per layer against the isotropic
+  random band and a shuffled-label null (task labels shuffled within instances, same shuffles at every
+  layer), and each probe's AUROC on the other's labels;
+- transfer (transfer.py): an orthogonal Procrustes map fitted on train activations carries the
+  chosen-layer direction from every model with a cache (and from the chosen layer to every layer of
+  this model) into this model's space, scored on its test split;
 - PCA and t-SNE coordinates of the chosen layer's activations (figures under outputs/figures/).
-The v0 profile swaps in v0's random pair split, test-set layer choice and test-median threshold.
+The v0 profile swaps in v0's random pair split, test-set layer choice and test-median threshold (and
+the best baseline is then chosen on test too, like v0's layer).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from analyses.harness import PhaseRun, final
-from analyses.probes.confounds import features, fit_scores, pair_wins, residualize
-from analyses.probes.transfer import map_direction, procrustes
-from core import paths
-from core.activations import key_fields
-from core.cache import ActivationCache
+from analyses.probes.controls import erased, length_control, residualised
+from analyses.probes.frame import Frame, empathy_pairs
+from analyses.probes.margin import battery, best_crossfit, margin_table
+from analyses.probes.surface import best_baseline, crossfit_scores, erasure_features
+from analyses.probes.task import task_cosine
+from analyses.probes.transfer import transfer
 from core.config import ProbesConfig
 from core.context import RunContext
-from core.data import Dataset
 from core.data.lexicon import Lexicon
-from core.data.splits import assign_splits
 from core.data.textchecks import word_count
-from core.figures import plot_auroc_by_layer, plot_embedding
-from core.stats.estimates import auroc, bootstrap_auroc
-from core.stats.nulls import random_cosine_quantile
+from core.figures import plot_auroc_by_layer, plot_embedding, plot_erased_by_layer
+from core.stats.estimates import auroc
 from core.stats.probes import Probe, fit_probe
 
 SPLITS = ("train", "validation", "test")
-
-
-def _mask(splits: list[str], name: str) -> np.ndarray:
-    return np.array([s == name for s in splits])
 
 
 def _accuracy(probe: Probe, scores: np.ndarray, labels: np.ndarray, rule: str) -> float:
@@ -57,25 +59,23 @@ def _accuracy(probe: Probe, scores: np.ndarray, labels: np.ndarray, rule: str) -
     return float(((scores >= threshold) == labels).mean())
 
 
-def layer_rows(cfg: ProbesConfig, acts: np.ndarray, y: np.ndarray, splits: list[str], layer: int,
-               seed: int) -> tuple[list[dict], dict[str, Probe]]:
-    """Fit each method at one layer on train; AUROC with CI and accuracy on every split."""
+def layer_rows(cfg: ProbesConfig, acts: np.ndarray, frame: Frame, layer: int) -> tuple[list[dict], dict[str, Probe]]:
+    """Fit each method at one layer on train; AUROC with clustered CI and accuracy on every split."""
     rows: list[dict] = []
     probes: dict[str, Probe] = {}
-    train = _mask(splits, "train")
+    train, y = frame.mask("train"), frame.y
     for method in cfg.methods:
-        probe = probes[method] = fit_probe(method, acts[layer][train], y[train], cfg.logistic_c, seed)
+        probe = probes[method] = fit_probe(method, acts[layer][train], y[train], cfg.logistic_c, frame.seed)
+        score = probe.score(acts[layer])
         for split in SPLITS:
-            m = _mask(splits, split)
+            m = frame.mask(split)
             if not m.any():
                 continue
-            s = probe.score(acts[layer][m])
-            lo, hi = bootstrap_auroc(s, y[m], cfg.n_bootstrap, seed + layer)
             rule = cfg.threshold if split == "test" else "train_midpoint"
             rows.append({"layer": layer, "depth_frac": round((layer + 1) / acts.shape[0], 4), "method": method,
-                         "split": split, "auroc": auroc(s, y[m]), "ci_low": lo, "ci_high": hi,
-                         "accuracy": _accuracy(probe, s, y[m], rule), "n_pos": int(y[m].sum()),
-                         "n_neg": int((~y[m]).sum())})
+                         "split": split, **frame.ci(score, m), "accuracy": _accuracy(probe, score[m], y[m], rule),
+                         "n_pos": int(y[m].sum()), "n_neg": int((~y[m]).sum()),
+                         "n_instances": len(set(frame.instances[m]))})
     return rows, probes
 
 
@@ -89,136 +89,67 @@ def select_layers(table: pd.DataFrame, on: str = "validation") -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def lofo(cfg: ProbesConfig, acts: np.ndarray, y: np.ndarray, families: np.ndarray, selected: pd.DataFrame,
-         seed: int) -> pd.DataFrame:
+def lofo(cfg: ProbesConfig, acts: np.ndarray, frame: Frame, selected: pd.DataFrame) -> pd.DataFrame:
     """Leave-one-family-out AUROC at each method's chosen layer."""
     rows = []
     for method, layer in zip(selected.method, selected.layer, strict=True):
-        for fam in sorted(set(families)):
-            held = families == fam
-            probe = fit_probe(method, acts[layer][~held], y[~held], cfg.logistic_c, seed)
+        for fam in sorted(set(frame.families)):
+            held = frame.families == fam
+            probe = fit_probe(method, acts[layer][~held], frame.y[~held], cfg.logistic_c, frame.seed)
             rows.append({"method": method, "layer": int(layer), "family": fam,
-                         "auroc": auroc(probe.score(acts[layer][held]), y[held]), "n": int(held.sum())})
+                         "auroc": auroc(probe.score(acts[layer][held]), frame.y[held]), "n": int(held.sum())})
     return pd.DataFrame(rows)
 
 
-def confounds(cfg: ProbesConfig, texts: list, y: np.ndarray, splits: list[str], lexicon: Lexicon,
-              seed: int) -> pd.DataFrame:
-    """One-feature baselines on the probe's splits."""
-    rows = []
-    train = _mask(splits, "train")
-    for name, feature in features(lexicon).items():
-        values = np.array([feature(t.text) for t in texts])
-        for split in ("validation", "test"):
-            m = _mask(splits, split)
-            if not m.any():
-                continue
-            s = fit_scores(values[train], y[train], values[m])
-            lo, hi = bootstrap_auroc(s, y[m], cfg.n_bootstrap, seed)
-            rows.append({"baseline": name, "split": split, "auroc": auroc(s, y[m]), "ci_low": lo, "ci_high": hi})
-    return pd.DataFrame(rows)
-
-
-def length_control(cfg: ProbesConfig, acts: np.ndarray, ds: Dataset, y: np.ndarray, splits: list[str],
-                   selected: pd.DataFrame, fitted: dict[tuple[int, str], Probe], seed: int) -> pd.DataFrame:
-    """Is the chosen-layer probe (already fitted, keyed by layer and method) more than a length
-    detector? (see the methods note)"""
-    train, test = _mask(splits, "train"), _mask(splits, "test")
-    length = np.array([word_count(t.text) for t in ds.texts], dtype=np.float64)
-    row_of = {t.text_id: i for i, t in enumerate(ds.texts)}
-    pairs = np.array([(row_of[p.positive.text_id], row_of[p.negative.text_id]) for p in ds.pairs
-                      if p.kind.startswith("empathy")], dtype=int).reshape(-1, 2)
-    pos, neg = pairs[test[pairs[:, 0]] & test[pairs[:, 1]]].T
-    rows = []
-    for method, layer in zip(selected.method, selected.layer, strict=True):
-        score = fitted[(int(layer), method)].score(acts[layer])
-        resid = residualize(score[train], length[train], score, length)[test]
-        adjusted = residualize(score[train], length[train], score, length, y[train])[test]
-        lo, hi = bootstrap_auroc(resid, y[test], cfg.n_bootstrap, seed)
-        adj_lo, adj_hi = bootstrap_auroc(adjusted, y[test], cfg.n_bootstrap, seed)
-        wins, n = pair_wins(score[pos], score[neg], np.ones(len(pos), dtype=bool))
-        wins_short, n_short = pair_wins(score[pos], score[neg], length[pos] <= length[neg])
-        rows.append({"method": method, "layer": int(layer), "test_auroc": auroc(score[test], y[test]),
-                     "adjusted_auroc": auroc(adjusted, y[test]), "adjusted_ci_low": adj_lo,
-                     "adjusted_ci_high": adj_hi, "residual_auroc": auroc(resid, y[test]), "residual_ci_low": lo,
-                     "residual_ci_high": hi,
-                     "length_score_corr": float(np.corrcoef(score[test], length[test])[0, 1]),
-                     "pair_wins": wins, "n_pairs": n, "pair_wins_empathic_not_longer": wins_short,
-                     "n_pairs_empathic_not_longer": n_short})
-    return pd.DataFrame(rows)
-
-
-def task_cosine(acts: np.ndarray, texts: list, y: np.ndarray, splits: list[str], layers: list[int]) -> pd.DataFrame:
-    """Empathy vs task direction per layer (mean differences on train), with cross-label AUROCs on test."""
-    has_task = np.array([t.task in ("completed", "abandoned") for t in texts])
-    task_y = np.array([t.task == "completed" for t in texts])
-    train, test = _mask(splits, "train"), _mask(splits, "test")
-    tt, te = train & has_task, test & has_task
-    q95 = random_cosine_quantile(acts.shape[2])
-    rows = []
-    for layer in layers:
-        emp = fit_probe("mean_diff", acts[layer][train], y[train])
-        task = fit_probe("mean_diff", acts[layer][tt], task_y[tt])
-        rows.append({"layer": layer, "cosine": float(emp.direction @ task.direction), "random_cosine_q95": q95,
-                     "auroc_empathy_on_task": auroc(emp.score(acts[layer][te]), task_y[te]),
-                     "auroc_task_on_empathy": auroc(task.score(acts[layer][test]), y[test]),
-                     "auroc_task_on_task": auroc(task.score(acts[layer][te]), task_y[te])})
-    return pd.DataFrame(rows)
-
-
-def _transfer_row(src: np.ndarray, tgt: np.ndarray, y: np.ndarray, splits: list[str]) -> dict[str, float]:
-    train, test = _mask(splits, "train"), _mask(splits, "test")
-    w = procrustes(src[train], tgt[train])
-    source_dir = fit_probe("mean_diff", src[train], y[train]).direction.astype(np.float64)
-    target_dir = fit_probe("mean_diff", tgt[train], y[train]).direction.astype(np.float64)
-    mapped = map_direction(w, source_dir)
-    rho = spearmanr(src[test] @ source_dir, tgt[test] @ target_dir).statistic
-    return {"score_spearman": float(rho), "transfer_auroc": auroc(tgt[test] @ mapped, y[test]),
-            "mapped_cosine_to_target_probe": float(mapped @ target_dir)}
-
-
-def transfer(ctx: RunContext, acts: np.ndarray, y: np.ndarray, splits: list[str], layer: int) -> pd.DataFrame:
-    """Other models' chosen-layer directions mapped into this model; and this model's layer -> layer."""
-    rows = [{"source_model": ctx.alias, "target_model": ctx.alias, "source_layer": layer, "target_layer": t,
-             **_transfer_row(acts[layer], acts[t], y, splits)} for t in range(acts.shape[0])]
-    ids = [t.text_id for t in ctx.dataset.texts]
-    for other in ctx.params.run_models:
-        if other == ctx.alias:
-            continue
-        cache = ActivationCache.at(paths.activations_dir(other), key_fields(ctx.params, other, ctx.dataset))
-        if not cache.complete:
-            continue
-        src = cache.load(ids)
-        src_layer = round((layer + 1) / acts.shape[0] * src.shape[0]) - 1  # same relative depth
-        rows.append({"source_model": other, "target_model": ctx.alias, "source_layer": src_layer,
-                     "target_layer": layer, **_transfer_row(src[src_layer], acts[layer], y, splits)})
-    return pd.DataFrame(rows)
-
-
-def run(cfg: ProbesConfig, ctx: RunContext) -> PhaseRun:
-    """Fit and score probes for every layer from the activation cache (no model is loaded)."""
-    ds = ctx.dataset
-    acts = ctx.activations([t.text_id for t in ds.texts])
-    y = np.array([t.empathic for t in ds.texts])
-    splits = assign_splits(ds.texts, cfg.split)
-    layers = list(range(acts.shape[0])) if cfg.layers == "all" else list(cfg.layers)
+def fit_layers(cfg: ProbesConfig, acts: np.ndarray, frame: Frame, layers: list[int]
+               ) -> tuple[pd.DataFrame, pd.DataFrame, dict[tuple[int, str], Probe]]:
+    """`probes_auroc`, `probes_directions` and every fitted probe keyed by (layer, method)."""
     rows, directions, fitted = [], [], {}
     for layer in layers:
-        layer_table, probes = layer_rows(cfg, acts, y, splits, layer, ctx.seed)
+        layer_table, probes = layer_rows(cfg, acts, frame, layer)
         rows += layer_table
         fitted.update({(layer, m): p for m, p in probes.items()})
         directions += [{"layer": layer, "method": m, "threshold": p.threshold, "direction": p.direction.tolist()}
                        for m, p in probes.items()]
-    table = pd.DataFrame(rows)
+    return pd.DataFrame(rows), pd.DataFrame(directions), fitted
+
+
+def surface_tables(cfg: ProbesConfig, ctx: RunContext, acts: np.ndarray, frame: Frame, layers: list[int],
+                   chosen: dict[str, tuple[int, np.ndarray]]) -> dict[str, pd.DataFrame]:
+    """The battery, the margins and the controls that remove the surface signal."""
+    ds, lexicon = ctx.dataset, Lexicon.load(ctx.params.data.lexicon)
+    texts, embeddings = [t.text for t in ds.texts], ctx.token_embeddings([t.text_id for t in ds.texts])
+    scores, surface = battery(cfg, texts, frame, lexicon, embeddings)
+    best = best_baseline(surface, cfg.select_on)
+    best_cf = best_crossfit(cfg, best, texts, frame, lexicon, embeddings)
+    bow = best_cf if best == "bow_tfidf" else crossfit_scores("bow_tfidf", texts, frame.y, frame.splits,
+                                                               frame.families, lexicon, cfg.crossfit_folds)
+    features = {"pronoun_length_lexicon": erasure_features(texts, lexicon),
+                "pronoun_length_lexicon_bow": erasure_features(texts, lexicon, bow)}
+    length = np.array([word_count(t) for t in texts], dtype=np.float64)
+    pairs = empathy_pairs(ds, frame.mask("test"))
+    return {"probes_surface": surface, "probes_margin": margin_table(chosen, scores[best], surface, frame, pairs),
+            "probes_residualised": residualised(chosen, {"length": length, best: best_cf}, frame),
+            "probes_length_control": length_control(chosen, length, pairs, frame),
+            "probes_erased": erased(cfg, acts, layers, features, frame)}
+
+
+def run(cfg: ProbesConfig, ctx: RunContext) -> PhaseRun:
+    """Fit and score probes for every layer from the activation cache (no model is loaded)."""
+    acts = ctx.activations([t.text_id for t in ctx.dataset.texts])
+    frame = Frame.of(ctx.dataset, cfg.split, cfg.n_bootstrap, ctx.seed)
+    layers = list(range(acts.shape[0])) if cfg.layers == "all" else list(cfg.layers)
+    table, directions, fitted = fit_layers(cfg, acts, frame, layers)
     selected = select_layers(table, cfg.select_on)
-    chosen = int(selected.set_index("method").layer.get("mean_diff", selected.layer.iloc[0]))
-    families = np.array([t.family for t in ds.texts])
-    embedding = plot_embedding(ctx, acts[chosen], y, families, chosen, cfg.tsne_perplexity)
+    chosen = {m: (int(layer), fitted[(int(layer), m)].score(acts[layer]))
+              for m, layer in zip(selected.method, selected.layer, strict=True)}
+    tables = surface_tables(cfg, ctx, acts, frame, layers, chosen)
+    selected = selected.merge(tables.pop("probes_margin"), on="method", how="left")
+    plot_erased_by_layer(ctx, tables["probes_erased"], table, tables["probes_surface"])
+    layer = int(selected.set_index("method").layer.get("mean_diff", selected.layer.iloc[0]))
+    embedding = plot_embedding(ctx, acts[layer], frame.y, frame.families, layer, cfg.tsne_perplexity)
     plot_auroc_by_layer(ctx, table)
-    lexicon = Lexicon.load(ctx.params.data.lexicon)
-    yield final({"probes_auroc": table, "probes_selected": selected, "probes_directions": pd.DataFrame(directions),
-                 "probes_lofo": lofo(cfg, acts, y, families, selected, ctx.seed),
-                 "probes_confounds": confounds(cfg, ds.texts, y, splits, lexicon, ctx.seed),
-                 "probes_length_control": length_control(cfg, acts, ds, y, splits, selected, fitted, ctx.seed),
-                 "probes_task_cosine": task_cosine(acts, ds.texts, y, splits, layers),
-                 "probes_transfer": transfer(ctx, acts, y, splits, chosen), "probes_embedding": embedding})
+    yield final({"probes_auroc": table, "probes_selected": selected, "probes_directions": directions,
+                 "probes_lofo": lofo(cfg, acts, frame, selected), **tables,
+                 "probes_task_cosine": task_cosine(acts, ctx.dataset.texts, frame, layers, cfg.n_task_shuffles),
+                 "probes_transfer": transfer(ctx, acts, frame, layer), "probes_embedding": embedding})

@@ -1,29 +1,17 @@
-"""Surface-feature baselines and the length control: how far does one trivial cue get, and does the
-probe say anything the cue does not?
+"""The arithmetic of the one-feature baselines and the residualised controls.
 
-Each baseline is a logistic regression on a single text feature, fit on the TRAIN split and scored
-on the others, reported beside the probe's AUROC (v0 flaw 2: class-correlated length and markdown).
-The length control removes from the probe's scores what a straight line in word count predicts
-(fit on TRAIN, pooled or within class) and asks, on matched pairs, whether the empathic text still wins when it is the
-shorter one.
+`fit_scores` is a one-feature logistic regression fit on TRAIN (surface.py's one-feature baselines).
+`residualize` removes from a score what a straight line in a covariate predicts (slope fit on TRAIN,
+pooled or within class; controls.py), and `pair_wins` asks, on matched pairs, how often the
+empathic text still outscores its partner.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-
-from core.data.lexicon import Lexicon
-from core.data.textchecks import format_markers, word_count
-
-
-def features(lexicon: Lexicon) -> dict[str, Callable[[str], float]]:
-    """The one-feature baselines, by name."""
-    return {"length_words": lambda t: float(word_count(t)),
-            "lexicon_count": lambda t: float(lexicon.count(t)),
-            "format_markers": lambda t: float(format_markers(t))}
 
 
 def fit_scores(train_x: np.ndarray, train_y: np.ndarray, other_x: np.ndarray) -> np.ndarray:

@@ -129,6 +129,22 @@ def probe_margin(probe: np.ndarray, baseline: np.ndarray, labels: np.ndarray, sp
             "margin": diff, "margin_ci_low": lo, "margin_ci_high": hi}
 
 
+def crossfit(score: Callable[[np.ndarray], np.ndarray], splits: Tags, groups: Tags, folds: int = 5) -> np.ndarray:
+    """Cross-fitted scores: `score(fold_splits)` fits on the rows fold_splits marks "train" and scores
+    every row; each TRAIN row gets the score of a fit without its group (family), other rows the
+    full-train fit's score."""
+    split, grp = np.asarray(splits), np.asarray(groups)
+    out = np.asarray(score(split), dtype=np.float64).copy()
+    train_groups = sorted(set(grp[split == "train"]))
+    for k in range(folds):
+        held = np.isin(grp, train_groups[k::folds])
+        fold = np.where((split == "train") & ~held, "train", "held")
+        mask = (split == "train") & held
+        if mask.any():
+            out[mask] = np.asarray(score(fold), dtype=np.float64)[mask]
+    return out
+
+
 def crossfit_scores(name: str, texts: Sequence[str], labels: np.ndarray, splits: Tags,
                     groups: Tags, lexicon: Lexicon, folds: int = 5) -> np.ndarray:
     """Scores of one baseline where each TRAIN text is scored by a model fit without its group (family).
@@ -136,16 +152,8 @@ def crossfit_scores(name: str, texts: Sequence[str], labels: np.ndarray, splits:
     An in-sample train score of a bag-of-words model is nearly the label itself, so erasing it would
     erase the label by construction; out-of-fold train scores carry only what generalises. Rows outside
     train get the full-train model's score, as in surface_scores."""
-    out = surface_scores(texts, labels, splits, lexicon, [name])[name]
-    split, grp = np.asarray(splits), np.asarray(groups)
-    train_groups = sorted(set(grp[split == "train"]))
-    for k in range(folds):
-        held = set(train_groups[k::folds])
-        fold = np.where((split == "train") & ~np.isin(grp, list(held)), "train", "held")
-        scores = surface_scores(texts, labels, list(fold), lexicon, [name])[name]
-        mask = (split == "train") & (fold == "held")
-        out[mask] = scores[mask]
-    return out
+    return crossfit(lambda fold: surface_scores(texts, labels, list(fold), lexicon, [name])[name], splits, groups,
+                    folds)
 
 
 def erasure_features(texts: Sequence[str], lexicon: Lexicon, bow_score: np.ndarray | None = None) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 `pooled_residuals` runs ONE forward pass per batch and pools every requested layer inside the trace
 (core/models/engine.trace), so only [layers, batch, d] floats leave the model rather than every hidden
-state.
+state. `pooled_embeddings` pools the token embeddings (the residual entering block 0, HF
+`hidden_states[0]`) with the same weights: the in-model lexical baseline of the probes phase.
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ def pooled_residuals(model: LoadedModel, ids: torch.Tensor, mask: torch.Tensor, 
     reads, _ = engine.traced_forward(model, engine.hf_inputs(model, ids, mask), layers,
                             lambda h: (h * engine.beside(w, h)).sum(dim=1))
     return torch.stack([reads[i].float().cpu() for i in layers])
+
+
+def pooled_embeddings(model: LoadedModel, ids: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor
+                      ) -> torch.Tensor:
+    """Weighted sums over positions of the token embeddings: [1, batch, d] (one pseudo-layer, like the cache)."""
+    w = weights.to(model.device).unsqueeze(-1)
+    inputs = engine.hf_inputs(model, ids, mask)
+    pooled = engine.traced_embeddings(model, inputs, lambda h: (h * engine.beside(w, h)).sum(dim=1))
+    return pooled.float().cpu().unsqueeze(0)
 
 
 def residual_stream(model: LoadedModel, ids: torch.Tensor, mask: torch.Tensor, layers: list[int]

@@ -44,7 +44,7 @@ from core.models.rows import Edit, LayerPlan, Row, batches, left_pad, plans, pos
 
 __all__ = ["Edit", "Row", "batches", "beside", "edited_logits", "expand", "forward_logits", "generate_added",
            "hf_inputs", "hooked_residuals", "left_pad", "logits_at", "position_ids", "prefix_cache",
-           "residual_grads", "take_rows", "traced_forward", "wrap"]
+           "residual_grads", "take_rows", "traced_embeddings", "traced_forward", "wrap"]
 
 # 5.23+ slices hidden states with a [batch, k] `logits_to_keep` per row; 5.20 indexes [:, keep] (1-D only)
 PER_ROW_KEEP = hasattr(modeling_utils, "slice_logits_to_keep")
@@ -182,6 +182,16 @@ def traced_forward(model: LoadedModel, inputs: dict[str, Any], reads: Sequence[i
         if logits:
             out = wrap(model).output.logits.save()
     return {**early, **late}, out
+
+
+def traced_embeddings(model: LoadedModel, inputs: dict[str, Any],
+                      fn: Callable[[torch.Tensor], torch.Tensor] = lambda h: h) -> torch.Tensor:
+    """fn(the input of decoder block 0) = fn(HF hidden_states[0]): the embedding layer's output with any
+    family scaling already applied (Gemma's sqrt(d)); the trace stops there, so no block runs."""
+    with torch.inference_mode(), wrap(model).trace(inputs) as tracer:
+        out = nnsight.save(fn(_envoys(model)[0].input))
+        tracer.stop()
+    return out
 
 
 def generate_added(model: LoadedModel, ids: torch.Tensor, mask: torch.Tensor, layer: int, delta: torch.Tensor,

@@ -46,18 +46,45 @@ def test_issue4_tables_are_filled(workdir):
     root, _ = workdir
     with duckdb.connect(str(root / "outputs" / "results.duckdb"), read_only=True) as con:
         count = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in (
-            "probes_confounds", "probes_length_control", "probes_task_cosine", "probes_transfer", "probes_lofo",
-            "probes_embedding", "baselines_random", "baselines_permutation", "baselines_null_samples")}
+            "probes_surface", "probes_length_control", "probes_task_cosine", "probes_transfer", "probes_lofo",
+            "probes_embedding", "probes_erased", "probes_residualised", "baselines_random", "baselines_permutation",
+            "baselines_null_samples")}
         random = con.sql("SELECT * FROM baselines_random").df()
     # baselines_permutation: mean_diff at every layer, logistic at the smoke grid [9, 19, 29] + its chosen layer
     assert count["baselines_random"] == 30 * 2 and count["baselines_permutation"] in (33, 34)
-    assert count["probes_task_cosine"] == 30 and count["probes_confounds"] == 6
+    assert count["probes_task_cosine"] == 30 and count["probes_surface"] == 10 * 2  # baseline x (validation, test)
     assert count["probes_length_control"] == 2  # one row per method, at its chosen layer
+    assert count["probes_erased"] == 30 * 2 * 2  # layer x method x erased feature set
+    assert count["probes_residualised"] == 2 * 2  # method x (length, the best baseline)
     assert all(n > 0 for n in count.values())
     assert ((random.p_value >= 1 / 201) & (random.p_value <= 1)).all()
     figures = root / "outputs" / "figures"
     assert list((figures / "probes" / "smollm2-135m").glob("auroc_by_layer_test.png"))
+    assert list((figures / "probes" / "smollm2-135m").glob("erased_by_layer.png"))
     assert list((figures / "baselines" / "smollm2-135m").glob("null_random_layer*.pdf"))
+
+
+def test_issue12_surface_rows_margins_and_controls(workdir):
+    root, _ = workdir
+    with duckdb.connect(str(root / "outputs" / "results.duckdb"), read_only=True) as con:
+        surface = con.sql("SELECT * FROM probes_surface").df()
+        selected = con.sql("SELECT * FROM probes_selected").df()
+        erased = con.sql("SELECT * FROM probes_erased").df()
+        task = con.sql("SELECT * FROM probes_task_cosine").df()
+        transfer = con.sql("SELECT * FROM probes_transfer").df()
+    assert "token_embeddings" in set(surface.baseline) and surface.auroc.between(0, 1).all()
+    assert (surface.ci_low <= surface.auroc + 1e-9).all() and (surface.auroc <= surface.ci_high + 1e-9).all()
+    (best,) = surface[surface.chosen].baseline.unique()  # one best, chosen on validation
+    val = surface[surface.split == "validation"]
+    assert val.loc[val.auroc.idxmax(), "baseline"] == best and set(selected.best_baseline) == {best}
+    gap = selected.test_auroc - selected.baseline_test_auroc
+    assert (gap - selected.margin).abs().max() < 1e-9  # the margin is the two test AUROCs' difference
+    assert (selected.margin_ci_low <= selected.margin_ci_high).all()
+    assert set(selected.margin_verdict) <= {"probe", "baseline", "undetermined"}
+    assert (selected.margin_excludes_zero == (selected.margin_verdict != "undetermined")).all()
+    assert set(erased.erased) == {"pronoun_length_lexicon", "pronoun_length_lexicon_bow"}
+    assert (task.shuffled_p > 0).all() and (task.shuffled_p <= 1).all() and task.shuffled_cosine_q95.between(0, 1).all()
+    assert (transfer.transfer_ci_low <= transfer.transfer_ci_high).all()
 
 
 def test_rerunning_extract_does_no_work(workdir, monkeypatch):

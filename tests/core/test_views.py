@@ -104,3 +104,36 @@ def test_views_import_only_the_standard_library() -> None:
             "print(json.dumps(sorted(m for m in set(sys.modules) - before if '.' not in m)))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert set(json.loads(out.stdout)) <= {"core"} | set(sys.stdlib_module_names)
+
+
+def _summary(title_start: str) -> views.Query:
+    (query,) = [q for q in views.SUMMARY if q.title.startswith(title_start)]
+    return query
+
+
+def test_surface_section_lists_test_rows_best_first_and_stars_the_chosen(con: duckdb.DuckDBPyConnection) -> None:
+    surface = pd.DataFrame({"run_id": "r1", "model": "m", "baseline": ["bow", "bow", "pron", "pron"],
+                            "split": ["validation", "test"] * 2, "auroc": [0.99, 0.90, 0.95, 0.97],
+                            "ci_low": 0.8, "ci_high": 1.0, "n_instances": 10, "chosen": [True, True, False, False]})
+    con.register("probes_surface", surface)
+    con.register("runs", pd.DataFrame({"run_id": ["r1"], "profile": ["smoke"]}))
+    rows = con.sql(_summary("Surface battery").render({"probes_surface", "runs"})).fetchall()
+    # the test split only, ordered by test AUROC: the baseline chosen on validation need not be best on test
+    assert [(r[2], r[3]) for r in rows] == [("pron", 0.97), ("bow *", 0.9)]
+
+
+def test_margin_section_puts_each_probe_beside_its_erased_aurocs_at_its_layer(con: duckdb.DuckDBPyConnection) -> None:
+    selected = pd.DataFrame({"run_id": "r1", "model": "m", "method": ["logistic", "mean_diff"], "layer": [4, 6],
+                             "test_auroc": [0.98, 0.95], "best_baseline": "bow", "baseline_test_auroc": 0.99,
+                             "margin": [-0.01, -0.04], "margin_ci_low": [-0.02, -0.07], "margin_ci_high": [0.01, -0.01],
+                             "margin_verdict": ["undetermined", "baseline"]})
+    erased = pd.DataFrame({"run_id": "r1", "model": "m", "method": ["logistic"] * 4 + ["mean_diff"] * 2,
+                           "layer": [4, 4, 5, 5, 6, 6], "erased": ["pronoun_length_lexicon",
+                                                                   "pronoun_length_lexicon_bow"] * 3,
+                           "auroc": [0.91, 0.77, 0.5, 0.5, 0.92, 0.84]})
+    con.register("probes_selected", selected)
+    con.register("probes_erased", erased)
+    con.register("runs", pd.DataFrame({"run_id": ["r1"], "profile": ["smoke"]}))
+    frame = con.sql(_summary("Probe minus best").render({"probes_selected", "probes_erased", "runs"})).df()
+    assert frame[["method", "better", "leace_3", "leace_3_bow"]].values.tolist() == [
+        ["logistic", "undetermined", 0.91, 0.77], ["mean_diff", "baseline", 0.92, 0.84]]

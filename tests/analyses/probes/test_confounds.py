@@ -7,10 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from analyses.probes.confounds import features, pair_wins, residualize
-from core.data.lexicon import Lexicon
+from analyses.probes.confounds import pair_wins, residualize
 from core.stats.estimates import auroc
-from tests.conftest import ROOT
 
 
 def test_residualize_removes_an_exact_line():
@@ -58,7 +56,3 @@ def test_pair_wins_counts_ties_half_and_only_kept_pairs():
     wins, n = pair_wins(pos, neg, [False] * 4)
     assert math.isnan(wins) and n == 0
 
-
-def test_length_baseline_uses_the_datasets_word_count():
-    length = features(Lexicon.load(ROOT / "data" / "lexicon.json"))["length_words"]
-    assert length("I stop,  and   help her.") == 5.0

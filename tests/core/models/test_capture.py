@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.models.capture import pooled_residuals, residual_stream
+from core.models.capture import pooled_embeddings, pooled_residuals, residual_stream
 from core.models.families import FAMILIES, get_path
 from core.models.text import collate, encode
 
@@ -54,6 +54,18 @@ def test_pooled_equals_weighted_mean_of_residuals(tiny):
             keep = torch.tensor(item.weights) > 0
             expected = full[k][row, : len(item.ids)][keep].mean(dim=0)
             torch.testing.assert_close(pooled[k, row], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_pooled_embeddings_equal_pooled_hf_hidden_states_0(tiny):
+    # hidden_states[0] is the embedding output after any family scaling (gemma2 multiplies by sqrt(d)),
+    # so the oracle holds only if the scale is read from the model, not assumed
+    items, (ids, mask, weights) = _batch(tiny)
+    pooled = pooled_embeddings(tiny, ids, mask, weights)
+    ref = _hf_hidden(tiny, ids, mask)[0]
+    assert pooled.shape == (1, len(items), tiny.d_model)
+    for row, item in enumerate(items):
+        expected = (ref[row, : len(item.ids)] * torch.tensor(item.weights)[:, None]).sum(dim=0)
+        torch.testing.assert_close(pooled[0, row], expected, rtol=1e-5, atol=1e-5)
 
 
 def test_right_padding_leaves_each_text_unchanged(tiny):
