@@ -29,6 +29,7 @@ from core.errors import InputError
 from core.stats.directions import load_directions
 from core.stats.estimates import mean_ci
 from core.stats.multiple import holm
+from core.stats.nulls import sign_flip_p
 
 
 def probes_folder(ctx: RunContext) -> Path:
@@ -119,30 +120,6 @@ def behaviour_verdict(table: pd.DataFrame, skipped: list[str], n_boot: int, seed
             "answer": answer, "evidence": "; ".join(parts)}
 
 
-def _flips(n: int, n_flips: int, seed: int) -> tuple[np.ndarray, bool]:
-    """[m, n] signs: all 2^n sign vectors when that is at most n_flips (exact test), else n_flips random."""
-    if n < 31 and 2 ** n <= n_flips:
-        codes = np.arange(2 ** n)[:, None] >> np.arange(n)[None, :]
-        return np.where(codes & 1, -1.0, 1.0), True
-    return np.random.default_rng(seed).choice([-1.0, 1.0], size=(n_flips, n)), False
-
-
-def sign_flip_p(effects: np.ndarray, n_flips: int, seed: int, min_n: int = 2) -> np.ndarray:
-    """Two-sided sign-flip p-value of the mean of each column of `effects` [n_instances, k].
-
-    NaN entries are left out of their column (its mean is over the finite ones); a column with fewer
-    than `min_n` finite values gets NaN. The same flips are applied to every column."""
-    x = np.atleast_2d(np.asarray(effects, dtype=np.float64).T).T
-    finite = np.isfinite(x)
-    count = finite.sum(axis=0)
-    filled = np.where(finite, x, 0.0)
-    signs, exact = _flips(x.shape[0], n_flips, seed)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        observed = np.abs(filled.sum(axis=0) / count)
-        null = np.abs(signs @ filled / count)
-    extreme = (null >= observed * (1 - 1e-9)).sum(axis=0)  # ties count as extreme (float noise too)
-    p = extreme / len(signs) if exact else (1 + extreme) / (len(signs) + 1)
-    return np.where(count >= min_n, p, np.nan)
 
 
 @dataclass(frozen=True)

@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from core.config import SteeringConfig
+from core.stats import nulls
 from core.stats.estimates import mean_ci
 from core.stats.multiple import holm
 
@@ -71,28 +71,12 @@ def prompt_effects(values: pd.DataFrame) -> dict[float, np.ndarray]:
     return {float(a): g["diff"].to_numpy(dtype=np.float64) for a, g in by_prompt.groupby("alpha")}
 
 
-@lru_cache(maxsize=16)  # every alpha and scorer of a group has the same n: draw its patterns once (read-only)
-def _sign_patterns(n: int, n_signflips: int, seed: int) -> tuple[np.ndarray, bool]:
-    """[k, n] +-1 matrix: all 2^n patterns when that fits in n_signflips (exact), else random ones."""
-    exact = n < 63 and 2**n <= n_signflips
-    if exact:
-        signs = 1.0 - 2.0 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)
-    else:
-        signs = np.random.default_rng((seed, n)).choice([-1.0, 1.0], size=(n_signflips, n))
-    signs.setflags(write=False)  # shared by the cache
-    return signs, exact
-
-
 def sign_flip_p(effects: np.ndarray, n_signflips: int, seed: int) -> float:
     """Two-sided p of mean(effects) = 0, flipping each prompt's sign (exact when 2^n <= n_signflips)."""
     d = np.asarray(effects, dtype=np.float64)
     d = d[np.isfinite(d)]
-    if d.size == 0:
-        return float("nan")
-    signs, exact = _sign_patterns(d.size, n_signflips, seed)
-    null = np.abs(signs @ d)
-    extreme = int((null >= abs(d.sum()) - 1e-9 * np.abs(d).sum()).sum())  # tolerance: the flips' rounding
-    return extreme / len(null) if exact else (1 + extreme) / (len(null) + 1)
+    # one column of the shared test; the flips are seeded per (seed, number of prompts)
+    return float(nulls.sign_flip_p(d, n_signflips, (seed, d.size), min_n=1)[0]) if d.size else float("nan")
 
 
 def effects(values: pd.DataFrame, rules: Rules, seed: int) -> pd.DataFrame:

@@ -12,6 +12,9 @@ p-value (two-sided in AUROC distance from chance, with the +1 correction):
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 import numpy as np
 
 from core.stats.estimates import auroc, auroc_rows
@@ -144,3 +147,36 @@ def pair_permutation_test(acts_train: np.ndarray, y_train: np.ndarray, pairs: np
         observed[layer] = auroc(fit_probe(method, x, y_train, c, seed).score(xe), y_eval)
     p_layer, p_family = max_stat_p_values(observed, null)
     return {"observed": observed, "null": null, "p_layer": p_layer, "p_family": p_family}
+
+
+@lru_cache(maxsize=16)  # every test of one family has the same n: draw its patterns once (read-only)
+def sign_patterns(n: int, n_flips: int, seed: Any) -> tuple[np.ndarray, bool]:
+    """[m, n] signs: all 2^n sign vectors when that is at most n_flips (exact test), else n_flips random ones
+    drawn with np.random.default_rng(seed) (any seed it accepts, e.g. an int or a tuple)."""
+    if n < 31 and 2 ** n <= n_flips:
+        codes = np.arange(2 ** n)[:, None] >> np.arange(n)[None, :]
+        signs, exact = np.where(codes & 1, -1.0, 1.0), True
+    else:
+        signs, exact = np.random.default_rng(seed).choice([-1.0, 1.0], size=(n_flips, n)), False
+    signs.setflags(write=False)  # shared through the cache
+    return signs, exact
+
+
+def sign_flip_p(effects: np.ndarray, n_flips: int, seed: Any, min_n: int = 2) -> np.ndarray:
+    """Two-sided sign-flip p-value of the mean of each column of `effects` [n_units, k] (a 1-D input is one
+    column): under H0 each unit's effect is symmetric about zero, so flipping whole units' signs leaves the
+    mean's distribution unchanged. Exact when 2^n <= n_flips, else n_flips random flips, +1-corrected.
+
+    NaN entries are left out of their column (its mean is over the finite ones); a column with fewer
+    than `min_n` finite values gets NaN. The same flips are applied to every column."""
+    x = np.atleast_2d(np.asarray(effects, dtype=np.float64).T).T
+    finite = np.isfinite(x)
+    count = finite.sum(axis=0)
+    filled = np.where(finite, x, 0.0)
+    signs, exact = sign_patterns(x.shape[0], n_flips, seed)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        observed = np.abs(filled.sum(axis=0) / count)
+        null = np.abs(signs @ filled / count)
+    extreme = (null >= observed * (1 - 1e-9)).sum(axis=0)  # ties count as extreme (float noise too)
+    p = extreme / len(signs) if exact else (1 + extreme) / (len(signs) + 1)
+    return np.where(count >= min_n, p, np.nan)
