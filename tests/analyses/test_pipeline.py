@@ -26,12 +26,15 @@ def workdir(probed_template, tmp_path_factory):
         yield root, args
 
 
+def _tables(root, *names: str) -> list:
+    """Whole tables of the collected results.duckdb, in the order asked."""
+    with duckdb.connect(str(root / "outputs" / "results.duckdb"), read_only=True) as con:
+        return [con.sql(f"SELECT * FROM {name}").df() for name in names]
+
+
 def test_smoke_pipeline_fills_results(workdir):
     root, _ = workdir
-    with duckdb.connect(str(root / "outputs" / "results.duckdb"), read_only=True) as con:
-        auroc = con.sql("SELECT * FROM probes_auroc").df()
-        runs = con.sql("SELECT * FROM runs").df()
-        selected = con.sql("SELECT * FROM probes_selected").df()
+    auroc, runs, selected = _tables(root, "probes_auroc", "runs", "probes_selected")
     assert sorted(auroc.layer.unique()) == list(range(30))
     assert len(auroc) == 30 * 2 * 3 and auroc.auroc.between(0, 1).all()
     assert (auroc.ci_low <= auroc.ci_high).all()
@@ -66,12 +69,8 @@ def test_issue4_tables_are_filled(workdir):
 
 def test_issue12_surface_rows_margins_and_controls(workdir):
     root, _ = workdir
-    with duckdb.connect(str(root / "outputs" / "results.duckdb"), read_only=True) as con:
-        surface = con.sql("SELECT * FROM probes_surface").df()
-        selected = con.sql("SELECT * FROM probes_selected").df()
-        erased = con.sql("SELECT * FROM probes_erased").df()
-        task = con.sql("SELECT * FROM probes_task_cosine").df()
-        transfer = con.sql("SELECT * FROM probes_transfer").df()
+    surface, selected, erased, task, transfer = _tables(
+        root, "probes_surface", "probes_selected", "probes_erased", "probes_task_cosine", "probes_transfer")
     assert "token_embeddings" in set(surface.baseline) and surface.auroc.between(0, 1).all()
     assert (surface.ci_low <= surface.auroc + 1e-9).all() and (surface.auroc <= surface.ci_high + 1e-9).all()
     (best,) = surface[surface.chosen].baseline.unique()  # one best, chosen on validation

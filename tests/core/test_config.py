@@ -27,14 +27,19 @@ def test_set_overrides_are_typed():
     assert p.probes.n_bootstrap == 50 and p.probes.layers == [1, 2]
 
 
-def test_unknown_key_is_an_error_naming_it(tmp_path):
+def _error_field(tmp_path, edit) -> str | None:
+    """The field that load_params names for params.yaml changed by `edit(raw)`."""
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
-    raw["probes"]["n_bootstrp"] = 10
+    edit(raw)
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(InputError) as err:
         load_params(path)
-    assert err.value.field == "probes.n_bootstrp"
+    return err.value.field
+
+
+def test_unknown_key_is_an_error_naming_it(tmp_path):
+    assert _error_field(tmp_path, lambda raw: raw["probes"].update(n_bootstrp=10)) == "probes.n_bootstrp"
 
 
 def test_unknown_profile_and_model():
@@ -51,13 +56,9 @@ def test_paper_profile_names_the_four_models():
 
 
 def test_a_missing_knob_is_an_error_naming_it(tmp_path):
-    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
-    del raw["steering"]["norm_max_length"]  # no default fills it in: params.yaml is the only value
-    path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    with pytest.raises(InputError) as err:
-        load_params(path)
-    assert err.value.field == "steering.norm_max_length"
+    # no default fills it in: params.yaml is the only value
+    field = _error_field(tmp_path, lambda raw: raw["steering"].pop("norm_max_length"))
+    assert field == "steering.norm_max_length"
 
 
 def test_target_words_must_meet_the_length_rules():
