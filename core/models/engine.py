@@ -174,6 +174,8 @@ def traced_forward(model: LoadedModel, inputs: dict[str, Any], reads: Sequence[i
     envoys, (at, delta) = _envoys(model), add if add is not None else (len(model.layer_modules()), None)
     order = sorted(set(reads))  # nnsight reads modules in the order the forward reaches them
     out = None  # nnsight hands back only the values saved in the trace body
+    if not logits:  # nobody reads them: the LM head runs on one position, not on all (256k-vocabulary models)
+        inputs = {"logits_to_keep": 1, **inputs}
     with torch.inference_mode(), wrap(model).trace(inputs):
         early = nnsight.save({i: fn(residual_from_output(envoys[i].output)) for i in order if i < at})
         if delta is not None:
