@@ -61,9 +61,9 @@ def _promote(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from analyses.dataset.promote import promote
-    from analyses.validate.review import accepted
     from core import paths
     from core.data.generated import load_generated
+    from core.review import accepted
     from core.store import read_table
 
     params = _params(args)
@@ -82,43 +82,12 @@ def _promote(args: argparse.Namespace) -> None:
           f"  dvc add data && dvc push")
 
 
-def review_pairs(params: Any, source: str, model: str | None) -> Any:
-    """Every reviewable pair as the sheet's pair columns (dataset pairs, or generated ones)."""
-    import pandas as pd
-
-    from analyses.validate.review import text_label
-
-    if source == "data":
-        from core.data import load_dataset
-
-        ds = load_dataset(params.data.dataset, params.data.scenarios)
-        rows = [{"pair_id": p.pair_id, "source": p.positive.source, "family": p.family, "pair_kind": p.kind,
-                 "label_a": text_label(p.positive.empathic, p.positive.task), "text_a": p.positive.text,
-                 "label_b": text_label(p.negative.empathic, p.negative.task), "text_b": p.negative.text}
-                for p in ds.pairs]
-        return pd.DataFrame(rows)
-    from core.data.generated import load_generated
-
-    texts, pairs = load_generated([model] if model else None)
-    if pairs.empty:
-        return pd.DataFrame(columns=["pair_id"])
-    by_id = texts.set_index("text_id")
-    rows = []
-    for p in pairs.itertuples():
-        a, b = by_id.loc[p.text_id_a], by_id.loc[p.text_id_b]
-        rows.append({"pair_id": p.pair_id, "source": a.source, "family": p.family, "pair_kind": p.pair_kind,
-                     "label_a": text_label(bool(a.empathic), a.task), "text_a": a.text,
-                     "label_b": text_label(bool(b.empathic), b.task), "text_b": b.text})
-    return pd.DataFrame(rows)
-
-
 def _review(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from analyses.validate.review import read_sheet, stratified_sample, summary, write_sheet
     from core import paths
     from core.errors import InputError
-    from core.store import read_table, write_tables
+    from core.review import import_sheet, review_pairs, sheet_name, stratified_sample, write_sheet
 
     params = _params(args)
     if args.action == "sample":
@@ -126,7 +95,7 @@ def _review(args: argparse.Namespace) -> None:
         pairs = review_pairs(params, args.source, args.model)
         if pairs.empty:
             raise InputError(args.source, "no pairs to sample (run `python -m analyses dataset` first?)")
-        target = paths.review_sheet(f"review-{args.source}-n{args.n}-s{seed}.csv")
+        target = paths.review_sheet(sheet_name(args.source, args.n, seed))
         write_sheet(stratified_sample(pairs, args.n, seed), target)
         print(f"wrote {target}: fill in label_ok_a, label_ok_b (yes/no), realism (1-5), note; then run\n"
               f"  python -m analyses review import {target}")
@@ -134,9 +103,6 @@ def _review(args: argparse.Namespace) -> None:
     if not args.file:
         raise InputError("review import", "give the filled-in sheet: python -m analyses review import FILE")
     known = pd.concat([review_pairs(params, "data", None), review_pairs(params, "generated", None)])
-    reviews = read_sheet(Path(args.file), {r["pair_id"]: r for r in known.to_dict("records")})
-    write_tables(paths.review_dir(), {"validate_review": reviews}, unit=str(reviews.review_id.iloc[0]))
-    table = summary(read_table(paths.review_dir(), "validate_review"), params.dataset.promote_min_realism)
-    write_tables(paths.review_dir(), {"validate_review_summary": table}, unit="all")
+    table = import_sheet(Path(args.file), known, params.dataset.promote_min_realism)
     for r in table.itertuples():
         print(f"{r.scope:28s} {r.check:22s} {r.value:.3f}  (n={r.n})")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analyses.__main__ import main
-from analyses.validate.review import (
+from core.review import (
     PAIR_COLUMNS,
     accepted,
     read_sheet,
