@@ -152,14 +152,16 @@ def summary(reviews: pd.DataFrame, min_realism: int) -> pd.DataFrame:
 
 
 def review_pairs(params: Any, source: str = "data", model: str | None = None) -> pd.DataFrame:
-    """Every reviewable pair as the sheet's pair columns (dataset pairs, or generated ones)."""
+    """Every reviewable pair as the sheet's pair columns (dataset pairs, or generated ones), plus the
+    `situation` both texts answer where the dataset has it (shown by the TUI, not written to sheets)."""
     if source == "data":
         from core.data import load_dataset
 
         ds = load_dataset(params.data.dataset, params.data.scenarios)
         rows = [{"pair_id": p.pair_id, "source": p.positive.source, "family": p.family, "pair_kind": p.kind,
                  "label_a": text_label(p.positive.empathic, p.positive.task), "text_a": p.positive.text,
-                 "label_b": text_label(p.negative.empathic, p.negative.task), "text_b": p.negative.text}
+                 "label_b": text_label(p.negative.empathic, p.negative.task), "text_b": p.negative.text,
+                 "situation": p.positive.prompt}
                 for p in ds.pairs]
         return pd.DataFrame(rows)
     from core.data.generated import load_generated

@@ -175,3 +175,62 @@ def page(source: str, limit: int, offset: int) -> str:
 def export_csv(source: str, path: str) -> str:
     """COPY the rows of a table name or subquery to a CSV file with a header."""
     return f"COPY (SELECT * FROM {source}) TO {quote_text(path)} (HEADER, DELIMITER ',')"
+
+# The TUI's readers (app/reads.py): provenance, steering transcripts and the plot series. Each names the
+# tables it reads, so the app asks only for what the catalog holds.
+PROVENANCE = Query("The run behind a row", "SELECT * FROM runs WHERE run_id = ? LIMIT 1", needs=("runs",))
+STEERING_PROMPTS = Query(
+    "Steering prompts with generations",
+    "SELECT DISTINCT model, layer, prompt_id, family, task_free, sample FROM steering_generations "
+    "ORDER BY model, layer, task_free, prompt_id, sample", needs=("steering_generations",))
+TRANSCRIPTS = Query(
+    "One prompt's generations across alpha, with their scores and coherence",
+    "SELECT g.alpha, g.alpha_rel, g.text, g.n_tokens, g.generation_id, g.run_id, c.perplexity, c.repetition, "
+    "c.degenerate, (SELECT string_agg(printf('%s %.3f', s.scorer, s.value), chr(10) ORDER BY s.scorer) "
+    "FROM steering_scores s WHERE s.model = g.model AND s.generation_id = g.generation_id) AS scores "
+    "FROM steering_generations g LEFT JOIN steering_coherence c ON c.model = g.model "
+    "AND c.generation_id = g.generation_id WHERE g.model = ? AND g.layer = ? AND g.prompt_id = ? AND g.sample = ? "
+    "ORDER BY g.alpha", needs=("steering_generations", "steering_coherence", "steering_scores"))
+PLOT_AUROC = Query(
+    "Test AUROC by layer per model and method",
+    "SELECT model || ' ' || method, layer, auroc FROM probes_auroc WHERE split = 'test' ORDER BY 1, layer",
+    needs=("probes_auroc",))
+PLOT_NULL_BAND = Query(
+    "95th percentile of random-direction AUROC by layer",
+    "SELECT model || ' random q95', layer, max(null_q95) FROM baselines_random GROUP BY ALL ORDER BY 1, 2",
+    needs=("baselines_random",))
+PLOT_BEST_SURFACE = Query(
+    "Best surface baseline (chosen on validation), test AUROC",
+    "SELECT model || ' best surface: ' || baseline, auroc FROM probes_surface WHERE split = 'test' AND chosen "
+    "ORDER BY 1", needs=("probes_surface",))
+PLOT_NULL_SAMPLES = Query(
+    "Null AUROC samples at each chosen layer, beside the probe's test AUROC there",
+    "SELECT n.model, n.kind, s.method, n.layer, s.test_auroc, list(n.auroc ORDER BY n.auroc) "
+    "FROM baselines_null_samples n JOIN probes_selected s ON s.model = n.model AND s.layer = n.layer "
+    "GROUP BY ALL ORDER BY 1, 2, 3", needs=("baselines_null_samples", "probes_selected"))
+PLOT_DOSE = Query(
+    "Steering effect vs alpha=0 by alpha, pooled over prompts, with its CI, per scorer",
+    "SELECT model || ' ' || family || ' ' || scorer, alpha, effect, ci_low, ci_high FROM steering_summary "
+    "WHERE family LIKE 'ALL:%' ORDER BY 1, alpha", needs=("steering_summary",))
+PLOT_PATCHING = Query(
+    "Patching change in logit difference by layer (per intervention and position)",
+    "SELECT model || ' ' || kind || '@' || position, layer, delta_mean FROM patching_summary "
+    "ORDER BY 1, layer", needs=("patching_summary",))
+PLOT_MEDIATION = Query(
+    "Mediation: indirect effect through the probe direction by layer",
+    "SELECT model || ' NIE', layer, nie FROM mediation_effects ORDER BY 1, layer", needs=("mediation_effects",))
+PLOT_HEATMAP = Query(
+    "Test AUROC per (model, method) row and layer column",
+    "SELECT model || ' ' || method, layer, auroc FROM probes_auroc WHERE split = 'test' ORDER BY 1, layer",
+    needs=("probes_auroc",))
+
+
+def equality_filter(where: dict[str, object]) -> str | None:
+    """A WHERE clause (names and values quoted) of column = value for each item; None for no items. The
+    Findings screen opens a claim's table with it."""
+    def literal(v: object) -> str:
+        if isinstance(v, bool):
+            return "TRUE" if v else "FALSE"
+        return repr(v) if isinstance(v, int | float) else quote_text(str(v))
+
+    return " AND ".join(f"{quote_name(k)} = {literal(v)}" for k, v in where.items()) or None
