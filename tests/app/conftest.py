@@ -33,7 +33,7 @@ stages:
     cmd: python -m analyses collect
     outs: [outputs/results.duckdb]
 """
-PARAMS_YAML = "seed: 1\nprofiles:\n  paper: {gpu: true}\n  smoke: {gpu: false}\n  v0: {}\n"
+PARAMS_YAML = "seed: 1\nprofiles:\n  paper: {gpu: true}\n  smoke: {gpu: false}\n  v0: {beside: true}\n"
 
 
 def pytest_configure(config: pytest.Config) -> None:

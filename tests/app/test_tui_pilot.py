@@ -137,3 +137,25 @@ async def test_profile_switch_changes_badges(repo: Path) -> None:
         screen = app.screen
         assert screen.profile == "paper"
         assert "GPU" in str(screen.query("PhaseItem").first().label.render())
+
+
+@pytest.mark.asyncio
+async def test_gpu_badge_from_the_probe_and_the_runner_kept_by_its_handler(repo: Path) -> None:
+    probe = (sys.executable, "-c", "print('NVIDIA H200, 143771 MiB')")
+    app = make_app(root=repo, mode="pipeline", gpu_probe=probe, argv_for=lambda phase, profile: FAKE)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert screen.device == "NVIDIA H200, 143771 MiB"
+        assert "NVIDIA H200, 143771 MiB" in str(screen.query_one("#profile").render())
+        await pilot.press("x")
+        await settle(pilot)
+        assert screen.runner is not None and screen.runner.argv == FAKE and not screen.runner.running
+
+
+@pytest.mark.asyncio
+async def test_no_gpu_visible_when_the_probe_fails(repo: Path) -> None:
+    app = make_app(root=repo, mode="pipeline", gpu_probe=(sys.executable, "-c", "raise SystemExit(9)"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.screen.device == "" and "no GPU visible" in str(app.screen.query_one("#profile").render())
