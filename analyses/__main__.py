@@ -4,6 +4,7 @@
   python -m analyses validate-data PATH [--scenarios FILE]
   python -m analyses PHASE [--profile smoke|v0|paper] [--model ALIAS] [--set key=value ...]
   python -m analyses summary
+  python -m analyses claims [--update]; python -m analyses report [--check]   (analyses/cli.py)
   python -m analyses deps [--write]   (each dvc.yaml stage's code deps, from the import graph)
   python -m analyses dataset [promote] ...; python -m analyses review sample|import ...  (analyses/cli.py)
 
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         if name == "dataset":
             cli.add_dataset_arguments(sp)
     cli.add_review_parser(sub)
+    cli.add_claims_parsers(sub)
     return p
 
 
@@ -86,8 +88,12 @@ def main(argv: list[str] | None = None) -> int:
             from analyses.deps import main as deps
 
             return deps(args.write)
-        elif not cli.dispatch(args):
-            _run(args)
+        else:
+            done = cli.dispatch(args)
+            if done is False:
+                _run(args)
+            elif done is not True:
+                return int(done)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -4,6 +4,8 @@
   python -m analyses dataset promote [--all] [--model ALIAS] [--out FILE]     (the one writer of data/)
   python -m analyses review sample [--n 20] [--seed S] [--source data|generated] [--model ALIAS]
   python -m analyses review import FILE
+  python -m analyses claims [--db DB] [--claims FILE] [--update]   (README claims vs results.duckdb)
+  python -m analyses report [--check]                              (README results section from claims.yaml)
 
 Heavy imports happen inside the handlers so `python -m analyses list` stays instant.
 """
@@ -37,8 +39,25 @@ def add_review_parser(sub: Any) -> None:
     r.add_argument("--params", default="params.yaml")
 
 
-def dispatch(args: argparse.Namespace) -> bool:
-    """Run a non-phase command and return True; `dataset --backend X` becomes an override (False)."""
+def add_claims_parsers(sub: Any) -> None:
+    """The `claims` and `report` subcommands."""
+    c = sub.add_parser("claims", help="check every README claim against results.duckdb (exit 1 on a miss)")
+    c.add_argument("--db", default=None, help="default: outputs/results.duckdb")
+    c.add_argument("--claims", default="claims.yaml")
+    c.add_argument("--update", action="store_true", help="rewrite claims.yaml's published values from the db")
+    r = sub.add_parser("report", help="write the README's results section from claims.yaml")
+    r.add_argument("--claims", default="claims.yaml")
+    r.add_argument("--readme", default="README.md")
+    r.add_argument("--check", action="store_true", help="write nothing; exit 1 when the README differs")
+
+
+def dispatch(args: argparse.Namespace) -> bool | int:
+    """Run a non-phase command and return True (or its exit code); `dataset --backend X` becomes an
+    override (False)."""
+    if args.command == "claims":
+        return _claims(args)
+    if args.command == "report":
+        return _report(args)
     if args.command == "review":
         _review(args)
         return True
@@ -106,3 +125,47 @@ def _review(args: argparse.Namespace) -> None:
     table = import_sheet(Path(args.file), known, params.dataset.promote_min_realism)
     for r in table.itertuples():
         print(f"{r.scope:28s} {r.check:22s} {r.value:.3f}  (n={r.n})")
+
+
+def claims_table(results: list[Any]) -> str:
+    """The claims check as a plain-text table: claim, published, reproduced, ok."""
+    from core.claims import fmt
+
+    rows = [("claim", "published", "reproduced", "ok")]
+    for r in results:
+        shown = fmt(r.reproduced, 4) if r.error is None else f"— ({r.error})"
+        rows.append((r.id, fmt(r.published, 4), shown, "ok" if r.ok else "MISS"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(" ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + " " + row[3]
+                     for row in rows)
+
+
+def _claims(args: argparse.Namespace) -> int:
+    from core import paths
+    from core.claims import evaluate_claims
+    from core.claims_report import update_published
+
+    results = evaluate_claims(Path(args.db) if args.db else paths.database(), Path(args.claims))
+    print(claims_table(results))
+    if args.update:
+        changed = update_published(Path(args.claims), results)
+        print(f"{args.claims}: {len(changed)} published value(s) rewritten; now run `python -m analyses report`")
+        return 0
+    missed = [r.id for r in results if not r.ok]
+    print(f"{len(results) - len(missed)} of {len(results)} claims reproduced"
+          + (f"; missed: {missed}" if missed else ""))
+    return 1 if missed else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from core.claims import load_claims
+    from core.claims_report import current_section, render_results, write_report
+
+    if args.check:
+        same = current_section(Path(args.readme).read_text(encoding="utf-8")) == render_results(
+            load_claims(Path(args.claims)))
+        print(f"{args.readme}: results section " + ("matches" if same else "differs from") + f" {args.claims}")
+        return 0 if same else 1
+    changed = write_report(Path(args.readme), Path(args.claims))
+    print(f"{args.readme}: results section " + ("rewritten" if changed else "already up to date"))
+    return 0

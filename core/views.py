@@ -9,7 +9,7 @@ the TUI (P3) can use it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 ANY_OF = "{any_of}"
@@ -137,6 +137,51 @@ SUMMARY: list[Query] = [
           "AND a.method = 'mean_diff' AND r.profile <> 'v0' ORDER BY a.model, r.profile, a.layer",
           needs=("probes_auroc", "runs")),
 ]
+
+# Claims (core.claims, claims.yaml): queries a claim may name as its `source`, beside the published tables.
+# Each yields one row per key that a claim's `where` picks; claims.yaml holds no SQL.
+CLAIMS: dict[str, Query] = {
+    # The nulls at each probe's chosen layer: random-direction p, permutation p (per layer, family-wise).
+    "claims_nulls_at_chosen": Query(
+        "Random-direction and label-permutation nulls at each probe's chosen layer",
+        "SELECT s.model, s.method, s.layer, b.p_value AS random_p, b.n_extreme AS random_extreme, "
+        "p.p_layer AS perm_p, p.p_family AS perm_p_family "
+        "FROM probes_selected s JOIN baselines_random b USING (run_id, model, method, layer) "
+        "LEFT JOIN baselines_permutation p ON p.model = s.model AND p.method = s.method AND p.layer = s.layer",
+        needs=("probes_selected", "baselines_random", "baselines_permutation")),
+    # LEACE: what the probe at its chosen layer keeps once the surface features are erased.
+    "claims_erased_at_chosen": Query(
+        "AUROC of each probe at its chosen layer after LEACE erasure",
+        "SELECT s.model, s.method, s.layer, e.erased, e.auroc, e.ci_low, e.ci_high "
+        "FROM probes_selected s JOIN probes_erased e USING (run_id, model, method, layer)",
+        needs=("probes_selected", "probes_erased")),
+    # Causal verdicts: how many of the questions came back undetermined, over all three phases.
+    "claims_verdict_counts": Query(
+        "Causal verdicts by kind",
+        f"SELECT model, count(*) AS n_questions, count(*) FILTER (WHERE answer LIKE 'undetermined%') "
+        f"AS n_undetermined FROM {ANY_OF} GROUP BY model",
+        any_of=VERDICTS),
+    # Steering: significant effects in the intended sign, per scorer and prompt set, over every nonzero alpha.
+    "claims_steering_successes": Query(
+        "Steering successes per scorer and prompt set",
+        "SELECT model, layer, scorer, family, count(*) FILTER (WHERE success) AS n_success, count(*) AS n_alphas "
+        "FROM steering_summary WHERE alpha <> 0 GROUP BY model, layer, scorer, family",
+        needs=("steering_summary",)),
+}
+
+
+def claim_select(source: str, columns: Iterable[str], where: Mapping[str, object]) -> str:
+    """SELECT `columns` FROM a table name or subquery, narrowed by equality on `where` (names and values quoted:
+    claims.yaml supplies them)."""
+    def literal(v: object) -> str:
+        if isinstance(v, bool):
+            return "TRUE" if v else "FALSE"
+        return repr(v) if isinstance(v, int | float) else quote_text(str(v))
+
+    cond = " AND ".join(f"{quote_name(k)} = {literal(v)}" for k, v in where.items())
+    cols = ", ".join(quote_name(c) for c in columns)
+    return f"SELECT {cols} FROM {source} AS src" + (f" WHERE {cond}" if cond else "")
+
 
 # Listings: what the catalog and collect ask of a connection.
 TABLE_NAMES = "SELECT table_name FROM information_schema.tables ORDER BY table_name"
