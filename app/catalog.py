@@ -79,7 +79,8 @@ class Catalog:
         """Create the view of each derived table whose inputs are here; returns their names. (refresh
         has dropped the old ones.)"""
         made = []
-        for name, query in views.DERIVED.items():
+        # Claim queries (core.views.CLAIMS) too, so a Findings row can open the rows its number comes from.
+        for name, query in {**views.DERIVED, **views.CLAIMS}.items():
             sql = query.render(tables)
             if sql is None or name in tables:
                 continue

@@ -17,10 +17,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from app.catalog import Catalog
+from app.catalog import Catalog, format_cell
 from app.config import AppConfig
 from app.messages import FindingsLoaded
 from core import views
+from core.claims import ClaimResult, evaluate_claims, load_claims
 
 
 def _number(value: Any) -> str:
@@ -29,7 +30,7 @@ def _number(value: Any) -> str:
     return value if isinstance(value, str) else f"{float(value):.3f}".rstrip("0").rstrip(".")
 
 
-def reproduced(result: Any) -> str:
+def reproduced(result: ClaimResult) -> str:
     """The reproduced value with its CI, as a cell."""
     ci = f" [{_number(result.ci_low)}, {_number(result.ci_high)}]" if result.ci_low is not None else ""
     return _number(result.reproduced) + ci
@@ -47,7 +48,7 @@ class FindingsScreen(Screen[None]):
         super().__init__()
         self.config = config
         self.catalog = catalog
-        self.results: list[Any] = []
+        self.results: list[ClaimResult] = []
         self.wheres: dict[str, dict[str, Any]] = {}
 
     def compose(self) -> ComposeResult:
@@ -69,8 +70,6 @@ class FindingsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="findings", exit_on_error=False)
     def load(self) -> None:
         """evaluate_claims on results.duckdb, and each claim's row filter."""
-        from core.claims import evaluate_claims, load_claims
-
         claims_path = self.config.root / "claims.yaml"
         try:
             results = evaluate_claims(self.config.outputs / "results.duckdb", claims_path)
@@ -92,10 +91,12 @@ class FindingsScreen(Screen[None]):
         self.wheres = {r.id: w for r, w in message.claims}
         grid = self.query_one("#claims", DataTable)
         grid.clear(columns=True)
-        grid.add_columns("", "question", "reproduced [95% CI]", "published", "table")
+        grid.add_columns("", "question", "reproduced [95% CI]", "verdict", "table")
         for r in self.results:
             mark = "[green]✓[/]" if r.ok else "[red]✗[/]"
-            grid.add_row(mark, r.question, reproduced(r), _number(r.published), r.table, key=r.id)
+            # Cells are cut to fit 120 columns; the highlighted claim is shown in full below.
+            grid.add_row(mark, format_cell(r.question, 38), reproduced(r), format_cell(r.verdict, 30),
+                         format_cell(r.table, 22), key=r.id)
         ok = sum(r.ok for r in self.results)
         title.update(f"[b]Findings[/]: {ok} of {len(self.results)} claims reproduce their published value "
                      f"(claims.yaml against outputs/results.duckdb)   [dim]Enter opens the table[/]")

@@ -82,8 +82,8 @@ class ResultsScreen(Screen[None]):
 
     def open_table(self, table: str, where: str | None = None) -> None:
         """Show `table` filtered by `where` (a Findings row opens its table this way)."""
-        if not self.catalog.scanned:
-            self._pending = (table, where)
+        if not self.catalog.scanned or not self.query("#filter"):  # not scanned or not composed yet:
+            self._pending = (table, where)  # on_catalog_refreshed opens it
             return
         self.query_one("#filter", Input).value = where or ""
         self.fetch(table, where, 0)

@@ -142,6 +142,45 @@ def write_phase(out: Path, phase: str, tables: dict[str, pd.DataFrame], model: s
         _write(df, out / phase / model / name / "part-final.parquet")
 
 
+# The fixture study's claims (tests only: the app reads whatever claims.yaml the repository holds).
+CLAIMS_YAML = """\
+claims:
+  - id: logistic_auroc
+    question: Is empathy decodable on held-out families (logistic probe)?
+    source: probes_selected
+    where: {method: logistic}
+    value: test_auroc
+    ci: [ci_low, ci_high]
+    published: 0.942
+    tolerance: 0.005
+    verdict: Test AUROC {value} {ci}.
+  - id: mean_diff_layer
+    question: Which layer does validation choose for the mean-difference probe?
+    source: probes_selected
+    where: {method: mean_diff}
+    value: layer
+    published: 18
+    tolerance: 0
+    digits: 0
+    verdict: Layer {value}.
+  - id: words_alone
+    question: How well does the best surface baseline do on the test families?
+    source: probes_surface
+    where: {split: test, baseline: bow}
+    value: auroc
+    ci: [ci_low, ci_high]
+    published: 0.93
+    tolerance: 0.005
+    verdict: Bag of words reaches {value} {ci}.
+  - id: leace
+    question: What is left after LEACE erasure?
+    source: probes_erased
+    value: auroc
+    published: 0.765
+    verdict: LEACE leaves {value}.
+"""
+
+
 def review_pairs_frame() -> pd.DataFrame:
     """24 pairs over 6 families x 2 kinds, each with its situation (the sheet's pair columns)."""
     rows = [{"pair_id": f"fam{f}_{i:02d}:{kind}", "source": "authored", "family": f"fam{f}", "pair_kind": kind,
@@ -191,4 +230,5 @@ def study(repo: Path) -> Path:
     write_phase(out, "mediation", {"mediation_effects": causal["mediation_effects"],
                                    "runs": runs_frame("r-med", "mediation", 8.0)})
     build_database(out, out / "results.duckdb", views.DERIVED)
+    (repo / "claims.yaml").write_text(CLAIMS_YAML)
     return repo
