@@ -97,7 +97,7 @@ class ReviewScreen(Screen[None]):
         hint = "  [b]all rated: press i to import[/]" if done == n else ""
         self.query_one("#review-progress", Static).update(
             f"[b]{self.index + 1} / {n}[/]  ({done} rated)  {escape(row['pair_id'])}  "
-            f"{escape(row['family'])} · {escape(row['pair_kind'])}{hint}\n[dim]{escape(str(self.session.path))}[/]")
+            f"{escape(row['family'])} · {escape(row['pair_kind'])}{hint}\n[dim]sheet {escape(self.sheet_label())}[/]")
         self.query_one("#situation", Static).update(
             f"[b]Situation[/]: {escape(row['situation']) or '[dim](not in the dataset)[/]'}")
         for side in ("a", "b"):
@@ -108,6 +108,14 @@ class ReviewScreen(Screen[None]):
         self.query_one("#ratings", Static).update(
             f"realism (1-5): [b]{escape(row['realism']) or '?'}[/]   note: {escape(row['note']) or '[dim]-[/]'}")
         self.query_one("#note", Input).value = row["note"]
+
+    def sheet_label(self) -> str:
+        """The sheet's path from the repository root (where `review import` would be typed)."""
+        assert self.session is not None
+        try:
+            return str(self.session.path.relative_to(self.root))
+        except ValueError:
+            return str(self.session.path)
 
     def _rate(self, column: str, value: str) -> None:
         if self.session is not None:
