@@ -16,8 +16,10 @@ from app.messages import TranscriptsLoaded
 from app.reads import Generation, PromptKey, steering_prompts, transcripts
 from app.screens.provenance import ProvenanceScreen
 
-# Below this width the cards of one prompt no longer fit beside each other legibly.
+# Below this width, or below CARD_MIN columns per card (the paper grid has 21 alphas), the cards of one
+# prompt no longer fit beside each other legibly and are stacked instead.
 STACK_BELOW = 100
+CARD_MIN = 16
 
 
 def describe(gen: Generation) -> str:
@@ -64,7 +66,12 @@ class TranscriptsScreen(Screen[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         """Stack the cards on narrow terminals."""
-        self.query_one("#cards").set_class(event.size.width < STACK_BELOW, "stacked")
+        self.layout_cards(event.size.width)
+
+    def layout_cards(self, width: int) -> None:
+        """Side by side when every card gets CARD_MIN columns, else stacked."""
+        cards = max(1, len(self.generations))
+        self.query_one("#cards").set_class(width < STACK_BELOW or width // cards < CARD_MIN, "stacked")
 
     @work(thread=True, exclusive=True, group="transcripts", exit_on_error=False)
     def load(self, index: int) -> None:
@@ -92,6 +99,7 @@ class TranscriptsScreen(Screen[None]):
                     f"({kind})  sample {samples.index(self.index) + 1} / {len(samples)}  "
                     f"model {escape(key.model)}  layer {key.layer}   [dim]←/→ prompt  s sample  v provenance[/]")
         cards.mount_all(Static(describe(g), classes="card") for g in self.generations)
+        self.layout_cards(self.size.width)
 
     def _starts(self) -> list[int]:
         """Index of each prompt's first sample (the list holds one row per prompt and sample)."""
