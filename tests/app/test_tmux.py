@@ -57,10 +57,15 @@ class Pane:
         self.tmux("send-keys", "-t", "tui", *keys)
 
 
-@pytest.fixture
-def pane(study: Path) -> Iterator[Pane]:
+def require_tmux() -> None:
+    """Fail (never skip) without tmux: a skipped terminal test would look green in `make test`."""
     if shutil.which("tmux") is None:
         pytest.fail("tmux is not installed; the terminal test needs it: apt-get install tmux")
+
+
+@pytest.fixture
+def pane(study: Path) -> Iterator[Pane]:
+    require_tmux()
     pane = Pane(f"eia-test-{os.getpid()}")
     env = f"PYTHONPATH={ROOT} TERM=xterm-256color"
     # COLUMNS/LINES inherited from the test process (pytest or a plugin may set them) would override the
@@ -92,3 +97,9 @@ def test_a_person_can_read_findings_transcripts_plots_and_provenance(pane: Pane)
     pane.wait_gone("Provenance of run")
     pane.keys("q")
     pane.wait_gone("Empathy-in-Action")  # q quit the app (the shell's `sleep` holds the pane open)
+
+
+def test_no_tmux_is_a_failure_not_a_skip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(pytest.fail.Exception, match="apt-get install tmux"):
+        require_tmux()
