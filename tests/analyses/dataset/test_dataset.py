@@ -171,3 +171,12 @@ def test_killed_process_resumes_without_duplicates(project):
     assert texts.instance_id.nunique() == 10 and texts.run_id.nunique() == 1
     summary = pd.read_parquet(out / "dataset_summary").iloc[0]
     assert summary.n_units_resumed == written
+    clean = project / "clean"  # the same project, never killed
+    clean.mkdir()
+    shutil.copytree(project / "data", clean / "data")
+    shutil.copy(project / "params.yaml", clean / "params.yaml")
+    assert subprocess.run(args, env=env, capture_output=True, cwd=clean).returncode == 0
+    ref = clean / "outputs" / "dataset" / "tiny-llama"
+    for table in (phase.TEXTS, phase.PAIRS):
+        ours, theirs = (pd.read_parquet(folder / table).drop(columns="run_id") for folder in (out, ref))
+        assert ours.equals(theirs), f"{table} differs from an uninterrupted run's"
