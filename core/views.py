@@ -236,14 +236,17 @@ TRANSCRIPTS = Query(
     "FROM steering_generations g LEFT JOIN steering_coherence c ON c.model = g.model "
     "AND c.generation_id = g.generation_id WHERE g.model = ? AND g.layer = ? AND g.prompt_id = ? AND g.sample = ? "
     "ORDER BY g.alpha", needs=("steering_generations", "steering_coherence", "steering_scores"))
+# Plot series are named "<model> <method> [<profile>]": v0's runs of a model sit beside its v1 runs.
 PLOT_AUROC = Query(
-    "Test AUROC by layer per model and method",
-    "SELECT model || ' ' || method, layer, auroc FROM probes_auroc WHERE split = 'test' ORDER BY 1, layer",
-    needs=("probes_auroc",))
+    "Test AUROC by layer per model, method and profile",
+    "SELECT a.model || ' ' || a.method || ' [' || coalesce(r.profile, '?') || ']', a.layer, a.auroc "
+    "FROM probes_auroc a LEFT JOIN runs r USING (run_id) WHERE a.split = 'test' ORDER BY 1, a.layer",
+    needs=("probes_auroc", "runs"))
 PLOT_NULL_BAND = Query(
     "95th percentile of random-direction AUROC by layer",
-    "SELECT model || ' random q95', layer, max(null_q95) FROM baselines_random GROUP BY ALL ORDER BY 1, 2",
-    needs=("baselines_random",))
+    "SELECT b.model || ' random q95 [' || coalesce(r.profile, '?') || ']', b.layer, max(b.null_q95) "
+    "FROM baselines_random b LEFT JOIN runs r USING (run_id) GROUP BY ALL ORDER BY 1, 2",
+    needs=("baselines_random", "runs"))
 PLOT_BEST_SURFACE = Query(
     "Best surface baseline (chosen on validation), test AUROC",
     "SELECT model || ' best surface: ' || baseline, auroc FROM probes_surface WHERE split = 'test' AND chosen "
@@ -265,9 +268,7 @@ PLOT_MEDIATION = Query(
     "Mediation: indirect effect through the probe direction by layer",
     "SELECT model || ' NIE', layer, nie FROM mediation_effects ORDER BY 1, layer", needs=("mediation_effects",))
 PLOT_HEATMAP = Query(
-    "Test AUROC per (model, method) row and layer column",
-    "SELECT model || ' ' || method, layer, auroc FROM probes_auroc WHERE split = 'test' ORDER BY 1, layer",
-    needs=("probes_auroc",))
+    "Test AUROC per (model, method, profile) row and layer column", PLOT_AUROC.sql, needs=PLOT_AUROC.needs)
 
 
 def equality_filter(where: dict[str, object]) -> str | None:

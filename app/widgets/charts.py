@@ -95,20 +95,28 @@ def shade(auroc: float) -> str:
 
 
 def heatmap(series: Series) -> Text:
-    """Rows = model x method, columns = layers; two coloured cells per layer, with a legend."""
+    """Rows = model x method x profile, columns = layers (two cells each, one past 40 layers so an
+    80-layer model still fits 120 columns), with the best layer per row and a legend."""
     if not series:
         return Text("no probes_auroc yet")
     layers = sorted({int(x) for xs, _ in series.values() for x in xs})
+    cell = 2 if len(layers) <= 40 else 1
     width = max(len(name) for name in series)
-    out = Text(f"{'layer':<{width}} " + "".join(f"{x:<2d}"[:2] if x % 5 == 0 else "  " for x in layers) + "\n")
+    ticks = "".join(f"{x:<{5 * cell}d}"[: 5 * cell] for x in layers if x % 5 == 0) if cell == 1 else \
+        "".join(f"{x:<2d}"[:2] if x % 5 == 0 else "  " for x in layers)
+    out, bests = Text(f"{'layer':<{width}} {ticks}\n"), []
     for name, (xs, ys) in sorted(series.items()):
         out.append(f"{name:<{width}} ")
         by_layer = dict(zip((int(x) for x in xs), ys, strict=True))
         for layer in layers:
             value = by_layer.get(layer)
-            out.append("  " if value is None else "██", style="" if value is None else shade(value))
+            out.append(" " * cell if value is None else "█" * cell, style="" if value is None else shade(value))
         best = max(by_layer, key=lambda k: by_layer[k])
-        out.append(f"  max {by_layer[best]:.3f} @ {best}\n")
+        bests.append(f"{name:<{width}} max {by_layer[best]:.3f} @ {best}")
+        # Beside the row while it fits; below the grid for deep models.
+        out.append(f"  max {by_layer[best]:.3f} @ {best}\n" if cell == 2 else "\n")
+    if cell == 1:
+        out.append("\n" + "\n".join(bests) + "\n")
     out.append("\nAUROC  0.5 ")
     for colour in _SHADES:
         out.append("██", style=colour)

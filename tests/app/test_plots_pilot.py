@@ -70,7 +70,8 @@ def test_plot_data_per_model(study: Path) -> None:
     out = study / "outputs"
     catalog = Catalog(out)
     data = load_plots(catalog)
-    assert sorted(data.auroc) == ["m1 logistic", "m1 mean_diff"] and len(data.auroc["m1 logistic"][0]) == 42
+    assert sorted(data.auroc) == ["m1 logistic [smoke]", "m1 mean_diff [smoke]"]
+    assert len(data.auroc["m1 logistic [smoke]"][0]) == 42
     assert data.best_surface == {"m1 best surface: bow": 0.93}
     assert {(n.kind, n.layer, n.method, n.observed) for n in data.nulls} == {
         ("random", 20, "mean_diff", 0.7452), ("permutation", 20, "mean_diff", 0.7452),
@@ -86,3 +87,8 @@ def test_heatmap_cells_follow_auroc() -> None:
     text = heatmap({"m1 logistic": ([0.0, 1.0], [0.5, 1.0]), "m2 logistic": ([1.0], [0.7])}).plain
     assert "m2 logistic" in text and "max 1.000 @ 1" in text and "max 0.700 @ 1" in text
     assert heatmap({}).plain == "no probes_auroc yet"
+
+
+def test_an_80_layer_model_fits_120_columns() -> None:
+    rows = heatmap({"llama3-70b logistic [paper]": ([float(x) for x in range(80)], [0.9] * 80)}).plain.splitlines()
+    assert max(len(r) for r in rows) <= 120 and rows[1].count("█") == 80
