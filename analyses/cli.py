@@ -39,6 +39,24 @@ def add_review_parser(sub: Any) -> None:
     r.add_argument("--params", default="params.yaml")
 
 
+def phase_variant(args: argparse.Namespace) -> dict[str, Any]:
+    """run_phase's extra arguments for a phase command: `probes --eval FILE` scores FILE with the trained probes
+    and publishes beside them (outputs/probes/<model>@eval-<stem>-<sha>/); otherwise none."""
+    path = getattr(args, "eval", None)
+    if not path:
+        return {}
+    import hashlib
+
+    from analyses.probes.external import runner
+    from core.errors import InputError
+
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(file, "no such evaluation file")
+    sha = hashlib.sha256(file.read_bytes()).hexdigest()[:8]
+    return {"run": runner(file), "variant": f"@eval-{file.stem}-{sha}"}
+
+
 def add_claims_parsers(sub: Any) -> None:
     """The `claims` and `report` subcommands."""
     c = sub.add_parser("claims", help="check every README claim against results.duckdb (exit 1 on a miss)")
