@@ -185,8 +185,9 @@ def claims_table(results: list[Any]) -> str:
 
     rows = [("claim", "published", "reproduced", "ok")]
     for r in results:
-        shown = fmt(r.reproduced, 4) if r.error is None else f"— ({r.error})"
-        rows.append((r.id, fmt(r.published, 4), shown, "ok" if r.ok else "MISS"))
+        # one more digit than published where there are digits, so a miss within rounding shows
+        shown = fmt(r.reproduced, r.digits + (r.digits > 0)) if r.error is None else f"— ({r.error})"
+        rows.append((r.id, fmt(r.published, r.digits), shown, "ok" if r.ok else "MISS"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(" ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + " " + row[3]
                      for row in rows)
