@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--params", default="params.yaml")
         if name == "dataset":
             cli.add_dataset_arguments(sp)
+        if name == "probes":
+            sp.add_argument("--eval", default=None, metavar="FILE",
+                            help="score FILE (ours or v0 JSONL) with the probes trained on our train families")
     cli.add_review_parser(sub)
     cli.add_claims_parsers(sub)
     return p
@@ -67,7 +70,7 @@ def _run(args: argparse.Namespace) -> None:
     for alias in aliases:
         if alias != "_all":
             params.model(alias)
-        tables = run_phase(args.command, params, alias)
+        tables = run_phase(args.command, params, alias, **cli.phase_variant(args))
         sizes = ", ".join(f"{k}={len(v)}" for k, v in tables.items() if k != "runs")
         print(f"{args.command} [{alias}] done: {sizes}")
 

@@ -39,6 +39,24 @@ def add_review_parser(sub: Any) -> None:
     r.add_argument("--params", default="params.yaml")
 
 
+def phase_variant(args: argparse.Namespace) -> dict[str, Any]:
+    """run_phase's extra arguments for a phase command: `probes --eval FILE` scores FILE with the trained probes
+    and publishes beside them (outputs/probes/<model>@eval-<stem>-<sha>/); otherwise none."""
+    path = getattr(args, "eval", None)
+    if not path:
+        return {}
+    import hashlib
+
+    from analyses.probes.external import runner
+    from core.errors import InputError
+
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(file, "no such evaluation file")
+    sha = hashlib.sha256(file.read_bytes()).hexdigest()[:8]
+    return {"run": runner(file), "variant": f"@eval-{file.stem}-{sha}"}
+
+
 def add_claims_parsers(sub: Any) -> None:
     """The `claims` and `report` subcommands."""
     c = sub.add_parser("claims", help="check every README claim against results.duckdb (exit 1 on a miss)")
@@ -133,8 +151,9 @@ def claims_table(results: list[Any]) -> str:
 
     rows = [("claim", "published", "reproduced", "ok")]
     for r in results:
-        shown = fmt(r.reproduced, 4) if r.error is None else f"— ({r.error})"
-        rows.append((r.id, fmt(r.published, 4), shown, "ok" if r.ok else "MISS"))
+        # one more digit than published where there are digits, so a miss within rounding shows
+        shown = fmt(r.reproduced, r.digits + (r.digits > 0)) if r.error is None else f"— ({r.error})"
+        rows.append((r.id, fmt(r.published, r.digits), shown, "ok" if r.ok else "MISS"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(" ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + " " + row[3]
                      for row in rows)

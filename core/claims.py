@@ -61,8 +61,12 @@ class Claim:
 
     @property
     def table(self) -> str:
-        """The table (or core.views.CLAIMS query) that the number comes from."""
-        return self.source
+        """The published table(s) the number comes from: the source itself, or the main table of its
+        core.views.CLAIMS query (the first it needs, or each it may stack)."""
+        query = views.CLAIMS.get(self.source)
+        if query is None:
+            return self.source
+        return ", ".join(query.needs[:1] or query.any_of)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class ClaimResult:
     verdict: str
     tolerance: float
     error: str | None = None
+    digits: int = 3
 
 
 def load_claims(path: Path = CLAIMS_FILE) -> list[Claim]:
@@ -195,8 +200,8 @@ def fmt(x: Value | None, digits: int) -> str:
         return "—"
     if isinstance(x, str):
         return x
-    if float(x).is_integer() and digits == 0:
-        return f"{int(x)}".replace("-", "−")
+    if digits == 0:
+        return f"{round(float(x))}".replace("-", "−")
     return f"{float(x):.{digits}f}".replace("-", "−")
 
 
@@ -215,7 +220,7 @@ def check(con: duckdb.DuckDBPyConnection, claim: Claim, tables: set[str]) -> Cla
     return ClaimResult(id=claim.id, question=claim.question, table=claim.table, published=claim.published,
                        reproduced=value, ci_low=lo, ci_high=hi, ok=agrees(claim.published, value, claim.tolerance),
                        verdict=sentence(claim, value, ci) if row else error or "", tolerance=claim.tolerance,
-                       error=error)
+                       error=error, digits=claim.digits)
 
 
 def evaluate_claims(db_path: Path, claims_path: Path = CLAIMS_FILE) -> list[ClaimResult]:

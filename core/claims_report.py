@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from core.claims import Claim, ClaimResult, fmt, load_claims, sentence
 from core.errors import InputError
@@ -61,6 +62,15 @@ def write_report(readme_path: Path, claims_path: Path) -> bool:
     return new != text
 
 
+def _flow(values: list[float]) -> Any:
+    """A YAML list written inline, [a, b], like the hand-written ones."""
+    from ruamel.yaml.comments import CommentedSeq
+
+    seq = CommentedSeq(values)
+    seq.fa.set_flow_style()
+    return seq
+
+
 def update_published(claims_path: Path, results: list[ClaimResult]) -> list[str]:
     """Copy each reproduced value (rounded to the claim's digits) and CI into claims.yaml as its published
     value, keeping comments and order; returns the ids that changed. Refuses when a claim has no value."""
@@ -80,9 +90,8 @@ def update_published(claims_path: Path, results: list[ClaimResult]) -> list[str]
         r = by_id[entry["id"]]
         assert r.reproduced is not None  # refused above
         new = r.reproduced if isinstance(r.reproduced, str) else round(float(r.reproduced), int(digits[r.id]))
-        if "published_ci" in entry and r.ci_low is not None and r.ci_high is not None:
-            entry["published_ci"][0], entry["published_ci"][1] = (round(r.ci_low, int(digits[r.id])),
-                                                                  round(r.ci_high, int(digits[r.id])))
+        if r.ci_low is not None and r.ci_high is not None:
+            entry["published_ci"] = _flow([round(r.ci_low, int(digits[r.id])), round(r.ci_high, int(digits[r.id]))])
         if entry["published"] != new:
             entry["published"] = new
             changed.append(r.id)

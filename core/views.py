@@ -82,7 +82,7 @@ SUMMARY: list[Query] = [
           "LEFT JOIN (SELECT p.*, pr.profile FROM baselines_permutation p JOIN runs pr USING (run_id)) p "
           "ON p.model = s.model AND p.method = s.method AND p.layer = s.layer AND p.profile = sr.profile "
           "ORDER BY s.model, sr.profile = 'v0', s.method",
-          needs=("probes_selected", "baselines_random", "baselines_permutation", "runs")),
+          needs=("baselines_random", "baselines_permutation", "probes_selected", "runs")),
     Query("Surface battery on the test families (each fit on train families; * = best on validation, the probe's bar):",
           "SELECT r.profile, b.model, b.baseline || CASE WHEN b.chosen THEN ' *' ELSE '' END AS baseline, "
           "round(b.auroc, 3) AS auroc, round(b.ci_low, 3) AS ci_low, round(b.ci_high, 3) AS ci_high, b.n_instances "
@@ -101,7 +101,7 @@ SUMMARY: list[Query] = [
           "LEFT JOIN probes_erased e4 ON e4.run_id = s.run_id AND e4.model = s.model AND e4.method = s.method "
           "AND e4.layer = s.layer AND e4.erased = 'pronoun_length_lexicon_bow' "
           "ORDER BY s.model, r.profile = 'v0', s.method",
-          needs=("probes_selected", "probes_erased", "runs")),
+          needs=("probes_erased", "probes_selected", "runs")),
     Query("Length control at the chosen layer (word count regressed out; pairs where the empathic text is not "
           "longer):",
           "SELECT r.profile, l.model, l.method, l.layer, round(l.test_auroc, 3) AS test_auroc, "
@@ -139,22 +139,36 @@ SUMMARY: list[Query] = [
 ]
 
 # Claims (core.claims, claims.yaml): queries a claim may name as its `source`, beside the published tables.
-# Each yields one row per key that a claim's `where` picks; claims.yaml holds no SQL.
+# Each yields one row per key that a claim's `where` picks (the profile is a column, so v0's rows beside the
+# smoke ones never make a claim ambiguous); claims.yaml holds no SQL.
 CLAIMS: dict[str, Query] = {
+    # The probe at its chosen layer with its margin over the surface battery, per profile.
+    "claims_probes": Query(
+        "Each probe at its chosen layer, with the profile of its run",
+        "SELECT r.profile, s.* FROM probes_selected s JOIN runs r USING (run_id)",
+        needs=("probes_selected", "runs")),
+    "claims_surface": Query(
+        "The surface battery, with the profile of its run",
+        "SELECT r.profile, b.* FROM probes_surface b JOIN runs r USING (run_id)",
+        needs=("probes_surface", "runs")),
     # The nulls at each probe's chosen layer: random-direction p, permutation p (per layer, family-wise).
     "claims_nulls_at_chosen": Query(
         "Random-direction and label-permutation nulls at each probe's chosen layer",
-        "SELECT s.model, s.method, s.layer, b.p_value AS random_p, b.n_extreme AS random_extreme, "
+        "SELECT sr.profile, s.model, s.method, s.layer, b.p_value AS random_p, b.n_extreme AS random_extreme, "
         "p.p_layer AS perm_p, p.p_family AS perm_p_family "
-        "FROM probes_selected s JOIN baselines_random b USING (run_id, model, method, layer) "
-        "LEFT JOIN baselines_permutation p ON p.model = s.model AND p.method = s.method AND p.layer = s.layer",
-        needs=("probes_selected", "baselines_random", "baselines_permutation")),
+        "FROM probes_selected s JOIN runs sr ON sr.run_id = s.run_id "
+        "JOIN baselines_random b ON b.model = s.model AND b.method = s.method AND b.layer = s.layer "
+        "JOIN runs br ON br.run_id = b.run_id AND br.profile = sr.profile "
+        "LEFT JOIN (SELECT q.*, qr.profile FROM baselines_permutation q JOIN runs qr USING (run_id)) p "
+        "ON p.model = s.model AND p.method = s.method AND p.layer = s.layer AND p.profile = sr.profile",
+        needs=("probes_selected", "baselines_random", "baselines_permutation", "runs")),
     # LEACE: what the probe at its chosen layer keeps once the surface features are erased.
     "claims_erased_at_chosen": Query(
         "AUROC of each probe at its chosen layer after LEACE erasure",
-        "SELECT s.model, s.method, s.layer, e.erased, e.auroc, e.ci_low, e.ci_high "
-        "FROM probes_selected s JOIN probes_erased e USING (run_id, model, method, layer)",
-        needs=("probes_selected", "probes_erased")),
+        "SELECT r.profile, s.model, s.method, s.layer, e.erased, e.auroc, e.ci_low, e.ci_high "
+        "FROM probes_selected s JOIN runs r USING (run_id) "
+        "JOIN probes_erased e USING (run_id, model, method, layer)",
+        needs=("probes_selected", "probes_erased", "runs")),
     # Causal verdicts: how many of the questions came back undetermined, over all three phases.
     "claims_verdict_counts": Query(
         "Causal verdicts by kind",

@@ -126,3 +126,11 @@ def test_the_repository_claims_file_parses_and_names_known_sources():
     assert len(claims) >= 10
     for c in claims:  # a query of core.views.CLAIMS, or a published table (named <phase>_...)
         assert c.source in views.CLAIMS or c.source.split("_")[0] in PHASES, c.id
+
+
+def test_a_pending_claim_misses_until_update_fills_it_in(tmp_path):
+    path = _claims(tmp_path, CLAIMS.replace("    published: 1\n", "    published: pending\n"))
+    db = _db(tmp_path / "r.duckdb")
+    assert [r.ok for r in evaluate_claims(db, path)] == [True, True, False]
+    assert "undetermined" in update_published(path, evaluate_claims(db, path))
+    assert load_claims(path)[2].published == 1.0 and all(r.ok for r in evaluate_claims(db, path))
