@@ -49,12 +49,13 @@ from tqdm import tqdm
 from analyses.harness import PhaseRun, Tables, Units, final
 from analyses.steering.scorers import EmpathyClassifier, is_degenerate, repetition_rate
 from analyses.steering.verdicts import Rules, summarise
-from core.config import SteeringConfig
+from core.config import Params, SteeringConfig
 from core.context import RunContext
 from core.data import Dataset
 from core.data.lexicon import Lexicon
 from core.data.prompts import letter_ids, prompt_ids
 from core.data.schema import Instance
+from core.data.splits import SplitNeed
 from core.data.textchecks import sentiment
 from core.errors import InputError
 from core.models.loader import LoadedModel, load_model
@@ -248,6 +249,12 @@ def _auroc_row(scorer: str, used: str, scores: np.ndarray, labels: np.ndarray, n
     return {"scorer": scorer, "scored_by": used, "n_train": n_train, "n_test": int(labels.size),
             "test_auroc": float(auroc(scores, labels)), "ci_low": lo, "ci_high": hi, "weak": weak}
 
+
+
+def splits_needed(params: Params) -> SplitNeed:
+    """The independent classifier trains on the train families and is validated on the test families."""
+    return SplitNeed("families", (("train",), ("test",)), "train families to fit the empathy classifier and "
+                     "test families to validate it")
 
 def fit_scorers(cfg: SteeringConfig, ctx: RunContext, judge: LoadedModel) -> tuple[Tools, pd.DataFrame]:
     """Fit the classifier on TRAIN families; every scorer's AUROC (empathic vs not) on TEST families."""
