@@ -35,6 +35,7 @@ class LoadedModel:
     tokenizer: Any
     revision: str
     device: str
+    remote: bool | str = False  # nnsight traces: False here, True on NDIF, "local" its offline dry run
 
     @property
     def n_layers(self) -> int:
@@ -115,6 +116,10 @@ def load_model(alias: str, spec: ModelSpec, device: str = "cpu") -> LoadedModel:
     """Load any configured model in eval mode on `device`."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    if spec.remote == "ndif":
+        from core.models.remote import load_ndif
+
+        return load_ndif(alias, spec)
     if spec.source == "embedded":
         revision = revision_key(spec)
         folder = embedded_dir(revision)
