@@ -23,7 +23,8 @@ from core.models.text import collate, encode
 from core.raters.judge import JudgeItem, digit_ids
 
 pytestmark = pytest.mark.gpu
-RELATIVE = {torch.float32: 1e-4, torch.bfloat16: 3e-2}
+# measured on the CPU in bfloat16: up to 1.2e-2 (phi3 patching); a wrong row, position or edit is off by O(1)
+RELATIVE = {torch.float32: 1e-4, torch.bfloat16: 5e-2}
 TEXTS = [("What do you do?", "I stop and ask whether she is all right."), ("Next?", "Done."),
          ("A child is crying at the bus stop. What do you do?",
           "I kneel down, ask her name and whether she knows her way home, then wait with her.")]
@@ -32,10 +33,10 @@ PROMPTS = ["A man drops his wallet on the tram platform. What do you do?",
 RUBRIC = {"0": "Ignores the man.", "1": "Notices the man.", "2": "Helps the man with care."}
 
 
-def assert_relative(got, want, dtype: torch.dtype) -> None:
+def assert_relative(got, want, dtype: torch.dtype, scale: float = 1.0) -> None:
     got, want = torch.as_tensor(got, dtype=torch.float64), torch.as_tensor(want, dtype=torch.float64)
-    err = float((got - want).norm() / want.norm().clamp(min=1e-12))
-    assert err <= RELATIVE[dtype], f"relative error {err:.2e} above {RELATIVE[dtype]:.0e}"
+    err, limit = float((got - want).norm() / want.norm().clamp(min=1e-12)), RELATIVE[dtype] * scale
+    assert err <= limit, f"relative error {err:.2e} above {limit:.0e}"
 
 
 def steering_for(model, layer: int | None = None, positions: str = "response") -> Steering:
@@ -120,8 +121,9 @@ def test_judge_equals_a_manual_gather_at_each_full_prompts_last_token(tiny_on_de
         with torch.inference_mode():
             logits = model.hf(input_ids=ids).logits[0, -1, digit_ids(tok)].float().cpu()
         want.append(float(torch.softmax(logits, -1) @ torch.tensor([0.0, 1.0, 2.0])))
-    # scores sit near 1 on a random model: compare their deviations from 1, the part a wrong gather changes
-    assert_relative(np.asarray(got) - 1.0, np.asarray(want) - 1.0, dtype)
+    # scores sit near 1 on a random model: compare their deviations from 1, the part a wrong gather changes;
+    # those are small differences of softmaxes (2.4e-2 relative in bfloat16 on the CPU for phi3), hence 3x
+    assert_relative(np.asarray(got) - 1.0, np.asarray(want) - 1.0, dtype, scale=3.0)
 
 
 def test_batched_alphas_equal_one_alpha_at_a_time_tokens(tiny_fp32):
