@@ -84,7 +84,8 @@ repro: setup
 	$(PY) -m analyses collect --profile $(PROFILE)
 
 # Each script prints its ratios against a baseline timed in the same run. nulls.py reads the smoke
-# activation cache, so extract runs first (a no-op when the cache is there).
+# activation cache, so extract runs first (a no-op when the cache is there). gpu_shapes.py says it needs
+# CUDA and exits 0 on a machine without it.
 bench: setup
 	$(PY) bench/extract.py
 	$(PY) bench/generate.py
@@ -92,6 +93,7 @@ bench: setup
 	$(PY) bench/nulls.py
 	$(PY) bench/patching.py
 	$(PY) bench/steering.py
+	$(PY) bench/gpu_shapes.py
 
 image:
 	docker build --build-arg GIT_SHA=$$(git rev-parse HEAD) -t empathy-probes:v1 .

@@ -44,6 +44,7 @@ class ModelSpec(Section):
     family: Literal["llama", "phi3", "gemma2", "qwen2", "mistral", "mixtral"]
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     device_map: str | None = None
+    remote: Literal["ndif"] | None = None  # ndif: traces run on NDIF (core/models/remote.py), no weights here
 
 
 class DataConfig(Section):
