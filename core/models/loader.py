@@ -63,6 +63,12 @@ class LoadedModel:
         return list(get_path(self.hf, FAMILIES[self.spec.family].layers_path))
 
 
+def plain_template_key() -> str:
+    """What identifies how a base model's texts were rendered: our template's text and the version of the
+    response-token rule (2: a SentencePiece token's leading space is not part of its span)."""
+    return f"{hashlib.sha256(PLAIN_TEMPLATE.encode()).hexdigest()[:12]}-span2"
+
+
 def cache_root() -> Path:
     """Where converted weights live: $EIA_CACHE, else ~/.cache/eia-probes."""
     return Path(os.environ.get("EIA_CACHE", Path.home() / ".cache" / "eia-probes"))
