@@ -70,3 +70,30 @@ def test_random_arm_is_a_seeded_unit_direction():
     a, b, c = random_unit(640, 7), random_unit(640, 7), random_unit(640, 8)
     assert np.linalg.norm(a) == pytest.approx(1.0) and np.array_equal(a, b) and not np.allclose(a, c)
     assert abs(a @ c) < 0.2  # two random directions in 640 dimensions are nearly orthogonal
+
+
+def test_arms_share_seeds_so_a_mapped_direction_equal_to_own_steers_identically(monkeypatch):
+    # the same direction under the same prompts and seeds gives the same generations: mapped - own is 0
+    from types import SimpleNamespace
+
+    import analyses.steering.transfer as transfer
+    from core.config import ModelSpec
+    from core.data.lexicon import Lexicon
+    from core.models.loader import load_model
+
+    params = load_params(ROOT / "params.yaml", "smoke", ["steering.max_new_tokens=4", "steering.min_units=2",
+                                                         "steering.temperature=0.7"])
+    model = load_model("tiny-llama", ModelSpec(source="tiny", hf_id="tiny-llama", family="llama"))
+    own = random_unit(model.d_model, 3)
+    arms = (transfer.Arm("mapped", own.copy()), transfer.Arm("own", own),
+            transfer.Arm("random", random_unit(model.d_model, 4)))
+    monkeypatch.setattr(transfer, "sources", lambda *_: [transfer.Source("other", 1, arms)])
+    ctx = SimpleNamespace(model=model, alias="tiny-llama", seed=1, params=params)
+    prompts = [SimpleNamespace(prompt_id=f"p{i}", text=f"A stranger drops a bag, case {i}. What now?")
+               for i in range(3)]
+    out = transfer.transfer_table(params.steering, ctx, prompts, 1, own, lambda t: np.array([len(x) / 50 for x in t]),
+                                  Lexicon.load(params.data.lexicon), lambda pid, s: 11 * s + len(pid))
+    assert set(out.arm) == {"mapped", "own", "random"} and set(out.alpha) == {20.0}
+    assert set(out.target_model) == {"tiny-llama"} and set(out.scorer) == {"classifier", "lexicon", "vader"}
+    mapped = out[out.arm == "mapped"].set_index("scorer")
+    assert (mapped.minus_own.abs() < 1e-12).all() and np.allclose(mapped.cosine_to_own, 1.0)
