@@ -35,16 +35,34 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class EmbeddedFile(Section):
+    """Where an embedded model's GGUF lives: a file inside an installed package, or (assemble) a file
+    that the package's `assemble(path)` writes from its chunk packages."""
+
+    package: str
+    file: str
+    assemble: bool
+
+
 class ModelSpec(Section):
     """One model: where it comes from and how to load it."""
 
     source: Literal["embedded", "hub", "tiny"]
     hf_id: str
     revision: str = "main"
-    family: Literal["llama", "phi3", "gemma2", "qwen2", "mistral", "mixtral"]
+    family: Literal["llama", "phi3", "gemma2", "gemma3", "qwen2", "mistral", "mixtral"]
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     device_map: str | None = None
     remote: Literal["ndif"] | None = None  # ndif: traces run on NDIF (core/models/remote.py), no weights here
+    embedded: EmbeddedFile | None = None
+    # base models have no chat template: ours (core/models/text.py) renders their prompts
+    chat: Literal["model", "plain"] = "model"
+
+    @model_validator(mode="after")
+    def _embedded_has_a_file(self) -> ModelSpec:
+        if self.source == "embedded" and self.embedded is None:
+            raise ValueError("an embedded model needs `embedded: {package, file, assemble}`")
+        return self
 
 
 class DataConfig(Section):
@@ -196,6 +214,7 @@ class SteeringConfig(Section):
     degenerate_min_words: Annotated[int, Field(ge=0)]
     breakdown_perplexity: PositiveFloat
     breakdown_degenerate: Annotated[float, Field(gt=0, lt=1)]
+    transfer_alphas: list[float]  # steering_transfer's alphas (0 is the shared reference; [] = no transfer)
 
 
 class Profile(Section):
