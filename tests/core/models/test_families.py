@@ -12,7 +12,7 @@ from core.models.families import FAMILIES
 from core.models.loader import load_model
 from core.models.tiny import build_tiny, tiny_config
 
-IDS = torch.tensor([[1, 3690, 314, 260, 1345, 28, 338, 253, 1165, 30]])
+IDS = torch.tensor([[1, 369, 314, 260, 134, 28, 338, 253, 116, 30]])  # within the tiny vocabulary (674)
 
 
 def _gemma2(softcap: float | None) -> torch.nn.Module:

@@ -25,7 +25,7 @@ from core.models.generation import (
     chat_ids,
     chat_messages,
 )
-from core.models.loader import load_model, load_tokenizer
+from core.models.loader import PLAIN_TEMPLATE, load_model, load_tokenizer
 from core.models.tiny import build_tiny
 from tests.conftest import FAMILIES
 
@@ -47,6 +47,7 @@ TEMPLATES = {
              "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
 }
 TEMPLATES["mixtral"] = TEMPLATES["mistral"]
+TEMPLATES["gemma3"] = PLAIN_TEMPLATE  # a base model: our plain template (core/models/loader.py)
 ADDS_BOS = {f: f != "qwen2" for f in TEMPLATES}  # Phi-3's tokenizer adds <s> on encode; its template does not
 REQUESTS = [GenRequest("a", "Answer briefly.", "A man drops his wallet. What do you do?", 1),
             GenRequest("b", "Answer briefly.", "Hi.", 2)]
