@@ -5,6 +5,7 @@
   python -m analyses PHASE [--profile smoke|v0|paper] [--model ALIAS] [--set key=value ...]
   python -m analyses summary
   python -m analyses deps [--write]   (each dvc.yaml stage's code deps, from the import graph)
+  python -m analyses plan [--profile paper] [--gpu-memory GB] [--gpus N] [--price USD]   (GPU sizing, analyses/plan.py)
   python -m analyses dataset [promote] ...; python -m analyses review sample|import ...  (analyses/cli.py)
 
 Exit codes: 0 ok, 2 bad input (file:line: field message, nothing written), 1 any other failure.
@@ -17,7 +18,7 @@ import os
 import sys
 import traceback
 
-from analyses import PHASES, cli
+from analyses import PHASES, cli, plan
 from core.errors import InputError
 
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         if name == "dataset":
             cli.add_dataset_arguments(sp)
     cli.add_review_parser(sub)
+    plan.add_parser(sub)
     return p
 
 
@@ -82,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             from analyses.summary import print_summary
 
             print_summary()
+        elif args.command == "plan":
+            return plan.main(args)
         elif args.command == "deps":
             from analyses.deps import main as deps
 
