@@ -67,11 +67,15 @@ class Facts:
     """Token counts of the dataset under the plan's tokens-per-word assumption."""
 
     def __init__(self, params: Params, ds: Dataset):
-        self.params, self.ds, p = params, ds, params.plan
-        self.tokens = lambda text: len(words(text)) * p.tokens_per_word + p.template_tokens
+        self.params, self.ds = params, ds
         self.texts = [self.tokens(t.prompt) + self.tokens(t.text) for t in ds.texts]
         self.fc = [self.tokens(f"{i.situation} {i.forced_choice.question} {i.forced_choice.empathic_option} "
                                f"{i.forced_choice.task_option}") for i in ds.instances.values()]
+
+    def tokens(self, text: str) -> float:
+        """Tokens of a text with its template: words x tokens_per_word + template_tokens."""
+        p = self.params.plan
+        return len(words(text)) * p.tokens_per_word + p.template_tokens
 
     def per_family(self, n: int) -> int:
         """Instances used when a phase takes n per family (0: all)."""
@@ -87,8 +91,9 @@ def shape_of(params: Params, alias: str) -> tuple[ModelSpec, sizing.ModelShape]:
     return spec, spec.shape
 
 
-def layers_of(choice: object, n_layers: int) -> int:
-    return n_layers if choice == "all" else len(choice)  # type: ignore[arg-type]
+def layers_of(choice: str | list[int], n_layers: int) -> int:
+    """Layers a phase visits: "all" of them, or the listed ones."""
+    return n_layers if isinstance(choice, str) else len(choice)
 
 
 def dataset_work(params: Params, f: Facts, alias: str) -> Work:
