@@ -1,5 +1,5 @@
-"""`python -m analyses plan`: parameter counts and bytes from the models' shapes, the plan's rows against a
-manual computation, dollars linear in --price, the judge's placement flipping with GPU memory, exit 2."""
+"""`python -m analyses plan`: the plan's rows against a manual computation from the shapes, dollars linear in
+--price, the judge's placement flipping with GPU memory, tensor parallelism following --gpus, exit 2."""
 
 from __future__ import annotations
 
@@ -18,21 +18,6 @@ def _shape(alias: str) -> sizing.ModelShape:
     shape = PAPER.model(alias).shape
     assert shape is not None
     return shape
-
-
-def test_parameter_counts_follow_the_config_shapes():
-    # Llama-3-8B by hand: untied embeddings + 32 blocks of GQA attention (8 KV heads of 128), a gated MLP, 2 norms
-    block = 4096 * 4096 * 2 + 4096 * 1024 * 2 + 3 * 4096 * 14336 + 2 * 4096
-    assert sizing.n_params(_shape("llama3-8b")) == 2 * 128256 * 4096 + 32 * block + 4096
-    block70 = 8192 * 8192 * 2 + 8192 * 1024 * 2 + 3 * 8192 * 28672 + 2 * 8192
-    assert sizing.n_params(_shape("llama3-70b")) == 2 * 128256 * 8192 + 80 * block70 + 8192
-    published = {"llama3-8b": 8.03e9, "llama3-70b": 70.55e9, "phi3-mini": 3.82e9, "gemma2-9b": 9.24e9,
-                 "qwen2.5-7b": 7.62e9, "mixtral-8x7b": 46.70e9, "smollm2-135m": 0.1345e9}
-    for alias, count in published.items():
-        assert sizing.n_params(_shape(alias)) == pytest.approx(count, rel=2e-3), alias
-    assert sizing.n_params(_shape("mixtral-8x7b"), active=True) == pytest.approx(12.88e9, rel=2e-3)  # top-2 of 8
-    assert sizing.weight_bytes(_shape("llama3-70b"), "bfloat16") / 1e9 == pytest.approx(141.1, abs=0.05)
-    assert sizing.kv_bytes_per_token(_shape("llama3-8b"), "bfloat16") == 2 * 32 * 8 * 128 * 2
 
 
 def test_extract_row_equals_a_manual_computation():
