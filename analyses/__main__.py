@@ -59,11 +59,14 @@ def _validate_data(path: str, scenarios: str) -> None:
 def _run(args: argparse.Namespace) -> None:
     from analyses.harness import phase_models, run_phase
     from core.config import load_params
-    from core.models.access import check_access, hub_models
+    from core.models.access import check_access, check_device, hub_models
 
     params = load_params(args.params, args.profile, args.overrides)
     aliases = phase_models(args.command, params, args.model)
-    check_access(hub_models(params, [a for a in aliases if a != "_all"], args.command))  # before any compute
+    hub = hub_models(params, [a for a in aliases if a != "_all"], args.command)
+    if PHASES[args.command].needs_model:  # phases that read extract's cache run anywhere
+        check_device(hub, params.profile)  # before any compute, and before asking the hub
+    check_access(hub)
     for alias in aliases:
         if alias != "_all":
             params.model(alias)

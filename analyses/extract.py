@@ -7,7 +7,10 @@ and pools it over the response tokens only (`response_mean`; the template's toke
 attention-sink first token are excluded), or takes the last response token (`last_token`), or, for
 comparison with v0, the mean over every token of the raw text without a template (`v0_mean`).
 The cache is keyed by model, revision, pooling and dataset hash: a rerun with the same key loads
-nothing and computes nothing; an interrupted run resumes from the parts already written.
+nothing and computes nothing; an interrupted run resumes from the parts already written. A part is
+flushed every `flush_every_batches` batches or `flush_every_seconds`, whichever comes first (the bound
+on what a kill loses), and the rerun computes only the batches not on disk (`batches` in the summary:
+those this invocation computed), giving the cache an uninterrupted run gives.
 Beside the layers, in a cache entry of its own, go the token embeddings (HF `hidden_states[0]`: the
 input of block 0, family scaling included) pooled with the same weights, for the probes phase's
 in-model lexical baseline; a cache of layers from before that entry existed gets it filled alone
@@ -41,13 +44,13 @@ def run(cfg: ExtractConfig, ctx: RunContext) -> PhaseRun:
     embeddings_key = _fill_embeddings(cfg, ctx)
     if cache.complete and cache.done_ids() >= {t.text_id for t in ds.texts}:
         info = cache.manifest()
-        info.update(n_new=0, tokens=0, seconds=0.0)
+        info.update(n_new=0, tokens=0, seconds=0.0, batches=0)
     else:
         model = ctx.model
         stats = extract_into(cache, model, ds.texts, cfg)
         info = {"n_texts": stats.n_texts, "n_layers": model.n_layers, "d_model": model.d_model,
                 "resolved_revision": model.revision, "n_new": stats.n_new, "tokens": stats.tokens,
-                "seconds": round(stats.seconds, 3)}
+                "batches": stats.batches, "seconds": round(stats.seconds, 3)}
         cache.mark_complete({k: info[k] for k in ("n_texts", "n_layers", "d_model", "resolved_revision")})
     row = {"cache_key": cache.root.name, "embeddings_cache_key": embeddings_key, "pooling": cfg.pooling,
            "chat_template": cfg.chat_template, **info}

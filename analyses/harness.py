@@ -8,7 +8,11 @@ unit yields `final(tables)`. The harness owns the rest:
   <table>/part-<unit>.parquet followed by a marker that the unit is done (core.store.write_unit);
 - resume: an interrupted run leaves that folder; a rerun with the same parameters reuses its run_id
   and the inputs it resolved, computes only the units without a marker and reads the others back,
-  so the published tables equal those of an uninterrupted run (no unit twice, none missing);
+  so the published tables equal those of an uninterrupted run (no unit twice, none missing). Each
+  unit is written the moment `compute` yields it (parquet and marker by temporary name + rename), so
+  a kill, SIGKILL included, loses only the units of the batched call running: a phase bounds that loss
+  by the size of its units and calls (dataset: `instances_per_unit`; steering: `batch_rows`), and
+  plans its calls over every unit so a resumed run makes the calls an uninterrupted one would;
 - provenance: each row is stamped with run_id and model, and the run's `runs` row is a typed
   `Provenance` whose inputs (dataset hash, resolved model revision) the RunContext recorded;
 - publish: the finished folder, less the harness's bookkeeping and any part no unit of this run

@@ -24,7 +24,7 @@ from analyses.dataset import plan  # noqa: E402
 from core.config import load_params  # noqa: E402
 from core.data import load_dataset  # noqa: E402
 from core.data.lexicon import Lexicon  # noqa: E402
-from core.models.generation import Sampling, chat_messages, generate_batch  # noqa: E402
+from core.models.generation import Sampling, chat_ids, generate_batch  # noqa: E402
 from core.models.loader import load_model  # noqa: E402
 
 
@@ -36,7 +36,7 @@ def prompts(n: int) -> list[tuple[str, str]]:
     return [(p.request.system, p.request.user) for u in units for p in u][:n]
 
 
-def run(model, texts: list[str], sampling: Sampling, batch: int) -> tuple[float, int]:
+def run(model, texts: list[list[int]], sampling: Sampling, batch: int) -> tuple[float, int]:
     start, tokens = time.perf_counter(), 0
     for i in range(0, len(texts), batch):
         rows = generate_batch(model.hf, model.tokenizer, texts[i:i + batch], sampling, seed=0)
@@ -52,8 +52,8 @@ def main() -> None:
     args = ap.parse_args()
     params = load_params(profile="smoke")
     model = load_model("smollm2-135m", params.model("smollm2-135m"))
-    texts = [chat_messages(model.tokenizer, system, user) for system, user in prompts(args.prompts)]
-    lengths = [len(model.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+    texts = [chat_ids(model.tokenizer, system, user) for system, user in prompts(args.prompts)]
+    lengths = [len(t) for t in texts]
     greedy = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=args.max_new_tokens)
     run(model, texts[:1], Sampling(max_new_tokens=4), 1)  # warm-up
     t_seq, n_seq = run(model, texts, greedy, 1)

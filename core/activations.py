@@ -2,7 +2,10 @@
 
 Texts are tokenized once, sorted by length and cut into batches of at most `batch_tokens` padded
 tokens (length bucketing keeps padding waste small); each batch is one nnsight trace that pools
-all layers in place. Parts are flushed to the cache as they finish, so a killed run resumes.
+all layers in place. Finished batches are flushed to the cache as a part every
+`extract.flush_every_batches` batches or `extract.flush_every_seconds`, whichever comes first, so a
+kill (SIGKILL included) loses at most that much work plus the batch running; the rerun plans the same
+batches and computes only those not on disk.
 The pooled token embeddings (HF hidden_states[0], the probes phase's in-model lexical baseline) live
 in a cache entry of their own (`embedding_fields`: the layer key plus a `site`), so the layer entries
 and their keys are unchanged; a trace that reads them stops before block 0 runs.
@@ -28,10 +31,41 @@ from core.models.text import Encoded, collate, encode, length_buckets
 
 @dataclass
 class ExtractStats:
+    """What one extract_into call did: texts asked and newly cached, tokens and batches it computed (of the
+    batches the whole plan has), and how long it took."""
+
     n_texts: int
     n_new: int
     tokens: int
     seconds: float
+    batches: int
+    batches_total: int
+
+
+class _Part:
+    """Finished batches not yet on disk; flushed as one cache part every `flush_every_batches` batches or
+    once `flush_every_seconds` have passed since the last part, whichever comes first. That bounds what
+    a kill can lose: the batches buffered (at most that many, or that long) plus the one running."""
+
+    def __init__(self, cache: ActivationCache, cfg: ExtractConfig):
+        self.cache, self.cfg = cache, cfg
+        self.ids: list[str] = []
+        self.blocks: list[np.ndarray] = []
+        self.since = time.monotonic()
+
+    def add(self, text_ids: list[str], acts: np.ndarray) -> None:
+        """Buffer one batch's [layers, texts, d] activations; flush when the bound is reached."""
+        self.ids += text_ids
+        self.blocks.append(acts)
+        due = time.monotonic() - self.since >= self.cfg.flush_every_seconds
+        if len(self.blocks) >= self.cfg.flush_every_batches or due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered batches as a part (nothing when empty)."""
+        if self.ids:
+            self.cache.write_part(self.ids, np.concatenate(self.blocks, axis=1), self.cfg.cache_dtype)
+        self.ids, self.blocks, self.since = [], [], time.monotonic()
 
 
 def key_fields(params: Params, alias: str, dataset: Dataset) -> dict[str, object]:
@@ -78,28 +112,27 @@ def encode_texts(model: LoadedModel, texts: list[Text], cfg: ExtractConfig) -> l
 
 
 def extract_into(cache: ActivationCache, model: LoadedModel, texts: list[Text], cfg: ExtractConfig,
-                 flush_every: int = 64, embeddings: bool = False) -> ExtractStats:
+                 embeddings: bool = False) -> ExtractStats:
     """Fill the cache with every text it lacks (every layer, or with `embeddings` the pooled token
-    embeddings as one pseudo-layer); returns what was done."""
-    done = cache.done_ids()
-    todo = [t for t in texts if t.text_id not in done]
-    start, tokens = time.perf_counter(), 0
-    encoded = encode_texts(model, todo, cfg)
-    layers = list(range(model.n_layers))
-    pending_ids: list[str] = []
-    pending: list[np.ndarray] = []
-    batches = length_buckets([len(e.ids) for e in encoded], cfg.batch_tokens)
-    for batch in tqdm(batches, desc=f"extract {model.alias}", unit="batch", file=sys.stderr,
-                      disable=not todo):
+    embeddings as one pseudo-layer); returns what was done.
+
+    The batches are planned over all `texts`, not only the missing ones, and a batch whose texts are all
+    cached is skipped: a resumed run computes exactly the batches an uninterrupted run would, with the
+    same members and padding, so its values are bit-identical. A batch a kill left half-stored (its
+    overflow texts go to a part of their own) is computed again and only its missing texts are kept.
+    """
+    done, start, tokens = cache.done_ids(), time.perf_counter(), 0
+    encoded = encode_texts(model, texts, cfg)
+    plan = length_buckets([len(e.ids) for e in encoded], cfg.batch_tokens)
+    todo = [batch for batch in plan if any(texts[i].text_id not in done for i in batch)]
+    layers, part = list(range(model.n_layers)), _Part(cache, cfg)
+    for batch in tqdm(todo, desc=f"extract {model.alias}", unit="batch", file=sys.stderr, disable=not todo):
         ids, mask, weights = collate([encoded[i] for i in batch], model.tokenizer.pad_token_id)
         read = pooled_embeddings(model, ids, mask, weights) if embeddings else pooled_residuals(
             model, ids, mask, weights, layers)
-        pending.append(read.numpy())
-        pending_ids += [todo[i].text_id for i in batch]
+        keep = [k for k, i in enumerate(batch) if texts[i].text_id not in done]
+        part.add([texts[batch[k]].text_id for k in keep], read.numpy()[:, keep])
         tokens += int(mask.sum())
-        if len(pending_ids) >= flush_every:
-            cache.write_part(pending_ids, np.concatenate(pending, axis=1), cfg.cache_dtype)
-            pending_ids, pending = [], []
-    if pending_ids:
-        cache.write_part(pending_ids, np.concatenate(pending, axis=1), cfg.cache_dtype)
-    return ExtractStats(len(texts), len(todo), tokens, time.perf_counter() - start)
+    part.flush()
+    n_new = sum(t.text_id not in done for t in texts)
+    return ExtractStats(len(texts), n_new, tokens, time.perf_counter() - start, len(todo), len(plan))

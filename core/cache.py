@@ -2,8 +2,11 @@
 
 Layout: outputs/activations/<alias>/<key>/part-NNNNN.npz + manifest.json, where <key> hashes the
 model id, revision, pooling, template flag, max length and dataset hash. Each part holds the pooled
-residuals of every layer for a batch group of texts, written to a temporary name and renamed, so an
-interrupted run resumes from the parts that exist and never duplicates a text.
+residuals of every layer for the texts of a few whole batches (core.activations flushes one every
+`extract.flush_every_batches` batches or `extract.flush_every_seconds`, whichever comes first),
+written to a temporary name and renamed, so a kill (even SIGKILL mid-write) leaves only whole parts, and
+an interrupted run resumes from the parts that exist and never duplicates a text. What `load` returns
+does not depend on where the part boundaries fell.
 """
 
 from __future__ import annotations
@@ -53,12 +56,21 @@ class ActivationCache:
         return done
 
     def write_part(self, text_ids: list[str], acts: np.ndarray, dtype: str) -> None:
-        """Store [layers, len(text_ids), d] activations as the next part."""
+        """Store [layers, len(text_ids), d] activations as the next part (two parts when some texts overflow
+        float16: those go to a float32 part of their own)."""
+        # float16 overflows past 65504. The choice is per text, not per part, so what a text's stored
+        # values are never depends on which texts shared its part (part boundaries follow the clock).
+        fits = np.abs(acts).max(axis=(0, 2)) < 6e4 if acts.size else np.ones(len(text_ids), dtype=bool)
+        for rows, kind in ((fits, dtype), (~fits, "float32")):
+            if rows.any():
+                self._write_one([t for t, keep in zip(text_ids, rows, strict=True) if keep],
+                                acts[:, rows].astype(_np_dtype(kind)))
+
+    def _write_one(self, text_ids: list[str], acts: np.ndarray) -> None:
         index = len(self.parts())
         tmp = self.root / f".part-{index:05d}.tmp.npz"
-        fits = np.abs(acts).max() < 6e4  # float16 overflows past 65504; keep such parts in float32
-        np.savez(tmp, text_ids=np.array(text_ids), acts=acts.astype(_np_dtype(dtype if fits else "float32")))
-        os.replace(tmp, self.root / f"part-{index:05d}.npz")
+        np.savez(tmp, text_ids=np.array(text_ids), acts=acts)
+        os.replace(tmp, self.root / f"part-{index:05d}.npz")  # a kill mid-write leaves only the hidden tmp
 
     def mark_complete(self, info: dict[str, Any]) -> None:
         _atomic_write(self.root / "manifest.json", json.dumps(info, indent=1, sort_keys=True).encode())

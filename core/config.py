@@ -44,6 +44,8 @@ class ExtractConfig(Section):
     batch_tokens: PositiveInt
     max_length: Annotated[int, Field(gt=8)]
     cache_dtype: Literal["float16", "bfloat16", "float32"]
+    flush_every_batches: PositiveInt  # a cache part after this many batches ...
+    flush_every_seconds: PositiveFloat  # ... or this long since the last part, whichever comes first
 
 
 SurfaceBaseline = Literal["bow_tfidf", "bow_tfidf_no_lexicon", "bow_binary", "minilm", "pronoun_count", "sentiment",

@@ -29,7 +29,9 @@ prompts, p_holm by Holm over every alpha != 0 x scorer of one (layer, prompt gro
 larger |alpha| succeeds; breakdown alpha per sign = the smallest |alpha| whose coherence fails.
 
 Resumable: each (layer, prompt) is a work unit (analyses/harness.py); the harness writes each one's
-rows as it is scored, and a rerun of a killed sweep computes only the units not written.
+rows as soon as its batch is scored, so a kill loses at most the batch running (`batch_rows` rows),
+and a rerun of a killed sweep generates only the batches not written, planned as in an uninterrupted
+sweep, so the tables equal an uninterrupted run's.
 """
 
 from __future__ import annotations
@@ -139,6 +141,17 @@ def _batches(units: list[tuple[int, Prompt]], rows_per_unit: int, batch_rows: in
     for unit in units:
         by_layer.setdefault(unit[0], []).append(unit)
     return [group[i:i + per] for group in by_layer.values() for i in range(0, len(group), per)]
+
+
+def pending_batches(units: list[tuple[int, Prompt]], todo: set[str], rows_per_unit: int, batch_rows: int
+                    ) -> list[list[tuple[int, Prompt]]]:
+    """The batches of the whole sweep's plan that hold a unit still to do.
+
+    Planned over every unit, not only those left, so a resumed sweep generates each row in the batch an
+    uninterrupted sweep would (same members, same padding) and skips the batches already written.
+    """
+    plan = _batches(units, rows_per_unit, batch_rows)
+    return [batch for batch in plan if any(unit_id(layer, p) in todo for layer, p in batch)]
 
 
 def _forced_choice(cfg: SteeringConfig, tools: Tools, prompts: list[Prompt], steering: Steering,
@@ -280,9 +293,12 @@ def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
     rows_per_unit = len(alpha_grid(cfg)) * cfg.samples
 
     def sweep(todo: list[str]) -> Iterator[tuple[str, Tables]]:
-        batches = _batches([units[u] for u in todo], rows_per_unit, cfg.batch_rows)
+        wanted = set(todo)
+        batches = pending_batches(list(units.values()), wanted, rows_per_unit, cfg.batch_rows)
         for batch in tqdm(batches, desc=f"steering {ctx.alias}", unit="batch", file=sys.stderr):
-            yield from _generate_batch(cfg, ctx, tools, batch, layers[batch[0][0]], norms[batch[0][0]][0])
+            for uid, tables in _generate_batch(cfg, ctx, tools, batch, layers[batch[0][0]], norms[batch[0][0]][0]):
+                if uid in wanted:  # a batch a kill left half-written is generated again; only its missing units kept
+                    yield uid, tables
 
     swept = (yield Units(tuple(units), sweep)).tables
     gen, scores = swept["steering_generations"], swept["steering_scores"]

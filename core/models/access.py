@@ -1,5 +1,10 @@
-"""Hub access, checked before any compute (a gated model found missing after an hour of extraction
-costs that hour).
+"""Hub access and the device, checked before any compute (a gated model found missing after an hour of
+extraction costs that hour).
+
+`check_device` refuses to run hub models (multi-billion-parameter checkpoints) without a CUDA device:
+torch would otherwise load them on the CPU without a word and the run would take days, or run out of
+memory. A GPU box whose container sees no GPU (no `--gpus all`, or a host driver older than the CUDA 13
+base image needs) fails here, at once, saying so.
 
 `check_access` asks the hub, for every hub model a run will load, whether the token in `HF_TOKEN`
 may read it (huggingface_hub's `auth_check`). A gated model whose licence has not been accepted, a
@@ -26,6 +31,35 @@ def hub_models(params: Params, aliases: Iterable[str], phase: str = "") -> dict[
     judge = {"validate": params.validate.judge, "steering": params.steering.judge}.get(phase)
     wanted = {*aliases, *([judge] if judge else [])}
     return {a: params.models[a] for a in sorted(wanted) if a in params.models and params.models[a].source == "hub"}
+
+
+CUDA_DRIVER = "580"  # the oldest NVIDIA host driver that runs the image's CUDA 13.0 base
+
+
+def _no_cuda_reason() -> str | None:
+    """Why torch sees no CUDA device (None when it sees one)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return None
+    if torch.version.cuda is None:
+        return f"this torch ({torch.__version__}) is a CPU build"
+    return f"torch {torch.__version__} (CUDA {torch.version.cuda}) sees no device"
+
+
+def check_device(specs: dict[str, ModelSpec], profile: str, reason: Callable[[], str | None] = _no_cuda_reason
+                 ) -> None:
+    """Raise InputError (exit 2) when hub models would load without a CUDA device (never a silent CPU
+    fallback). `reason` says why there is none, or None when there is one (a seam for tests)."""
+    if not specs:
+        return
+    why = reason()
+    if why is None:
+        return
+    raise InputError("params.yaml", f"profile '{profile}' loads hub models ({', '.join(specs)}), which need a CUDA "
+                     f"GPU, but {why}; refusing to fall back to the CPU. On a GPU box, run the image with "
+                     f"`--gpus all` on a host whose NVIDIA driver is {CUDA_DRIVER} or newer (`nvidia-smi` shows "
+                     f"it; the image's CUDA 13 base needs it); without a GPU, use --profile smoke.", field="models")
 
 
 def _offline() -> bool:

@@ -221,7 +221,7 @@ def _generation_config(model: LoadedModel, n: int) -> GenerationConfig:
     tok = model.tokenizer
     # every knob explicit, so a checkpoint's own generation_config (v0's hidden defaults) cannot leak in
     return GenerationConfig(max_new_tokens=n, do_sample=False, num_beams=1, temperature=1.0, top_p=1.0, top_k=None,
-                            repetition_penalty=1.0, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+                            repetition_penalty=1.0, eos_token_id=model.eos_ids, pad_token_id=tok.pad_token_id,
                             use_cache=True)
 
 

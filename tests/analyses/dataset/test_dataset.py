@@ -21,8 +21,10 @@ from core.config import load_params
 from core.data import load_dataset
 from core.data.lexicon import Lexicon
 from core.models.generation import GenResult
+from core.models.loader import load_tokenizer
 from core.models.vllm_worker import ENGINE_ENV
 from tests.conftest import ROOT, write_mini_dataset
+from tests.core.models.fake_vllm import LOG_ENV
 
 OUT = Path("outputs") / "dataset" / "smollm2-135m"
 
@@ -103,16 +105,21 @@ def test_interrupted_run_resumes_without_duplicates(project, monkeypatch):
 
 
 def test_vllm_backend_through_the_phase_with_a_fake_engine(project, monkeypatch):
+    log = project / "engine.jsonl"
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.setenv(ENGINE_ENV, "tests.core.models.fake_vllm")
+    monkeypatch.setenv(LOG_ENV, str(log))
     before = sorted(p.name for p in (project / "data").iterdir())
     args = ["dataset", "--backend", "vllm", "--set", "dataset.max_instances=3", "--set", "dataset.instances_per_unit=2"]
     assert main(args) == 0
     texts = _texts()
     assert (texts.backend == "vllm").all() and texts.text_id.is_unique and len(texts) == 12
     assert texts.seed.is_unique  # vLLM seeds every request
-    seen = json.loads(texts.text.iloc[0])
-    assert seen["pid"] != os.getpid() and seen["prompt"].startswith("<chat><system>")
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert calls and all(c["pid"] != os.getpid() for c in calls)
+    tok = load_tokenizer(load_params().model("smollm2-135m"))  # the tokenizer the HF path loads
+    first = calls[0]["requests"][0]["prompt_token_ids"]
+    assert tok.decode(first).startswith("<|im_start|>system") and (texts.text != "").all()
     assert sorted(p.name for p in (project / "data").iterdir()) == before  # the phase never writes data/
 
 
@@ -171,3 +178,12 @@ def test_killed_process_resumes_without_duplicates(project):
     assert texts.instance_id.nunique() == 10 and texts.run_id.nunique() == 1
     summary = pd.read_parquet(out / "dataset_summary").iloc[0]
     assert summary.n_units_resumed == written
+    clean = project / "clean"  # the same project, never killed
+    clean.mkdir()
+    shutil.copytree(project / "data", clean / "data")
+    shutil.copy(project / "params.yaml", clean / "params.yaml")
+    assert subprocess.run(args, env=env, capture_output=True, cwd=clean).returncode == 0
+    ref = clean / "outputs" / "dataset" / "tiny-llama"
+    for table in (phase.TEXTS, phase.PAIRS):
+        ours, theirs = (pd.read_parquet(folder / table).drop(columns="run_id") for folder in (out, ref))
+        assert ours.equals(theirs), f"{table} differs from an uninterrupted run's"

@@ -1,14 +1,20 @@
 """A stand-in for the `vllm` module (LLM, SamplingParams) so the vLLM worker runs without a GPU.
 
-Each output's text is JSON describing what the engine saw: its process id, the rendered prompt,
-the request's seed and the engine's constructor arguments.
+Prompts must arrive as token ids (a TokensPrompt dict: a string would be tokenized by vLLM with special
+tokens added). Each reply is the prompt's last few ids, then the request's last stop id, then two more
+ids: an engine that runs past the end of turn, so the caller's cut is what removes them. When
+$EIA_FAKE_VLLM_LOG names a file, every generate call appends one JSON line of what the engine saw:
+its process id, constructor arguments, and each request's prompt ids, seed, budget and stop ids.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+
+LOG_ENV = "EIA_FAKE_VLLM_LOG"
+ECHO = 5  # prompt ids echoed back as the reply
 
 
 @dataclass
@@ -17,19 +23,14 @@ class SamplingParams:
     top_p: float
     max_tokens: int
     seed: int | None = None
-
-
-class _Tokenizer:
-    def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=True):
-        body = "".join(f"<{m['role']}>{m['content']}" for m in messages)
-        return f"<chat>{body}<assistant>"
+    stop_token_ids: list[int] | None = None
 
 
 @dataclass
 class _Completion:
-    text: str
     token_ids: list[int]
     finish_reason: str = "stop"
+    text: str = "vLLM's own detokenized text, which the caller must not use"
 
 
 @dataclass
@@ -44,13 +45,14 @@ class LLM:
         self.kwargs = kwargs
         print("fake vLLM engine log line on stdout")  # the worker must keep this out of its result stream
 
-    def get_tokenizer(self):
-        return _Tokenizer()
-
     def generate(self, prompts, params, use_tqdm=True):
-        outs = []
-        for prompt, p in zip(prompts, params, strict=True):
-            text = json.dumps({"pid": os.getpid(), "prompt": prompt, "seed": p.seed, "max_tokens": p.max_tokens,
-                               "engine": self.kwargs})
-            outs.append(_Output([_Completion(" " + text + " ", list(range(min(p.max_tokens, 7))))]))
-        return outs
+        seen = [{"prompt_token_ids": p["prompt_token_ids"], **asdict(s)} for p, s in zip(prompts, params, strict=True)]
+        if os.environ.get(LOG_ENV):
+            with open(os.environ[LOG_ENV], "a") as log:
+                log.write(json.dumps({"pid": os.getpid(), "engine": self.kwargs, "requests": seen}) + "\n")
+        return [_Output([_Completion(self._reply(s))]) for s in seen]
+
+    @staticmethod
+    def _reply(seen: dict) -> list[int]:
+        body = seen["prompt_token_ids"][-ECHO:][: max(seen["max_tokens"] - 3, 0)]
+        return [*body, seen["stop_token_ids"][-1], *body[:2]]

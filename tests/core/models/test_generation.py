@@ -16,10 +16,14 @@ from core.models.generation import (
     TransformersBackend,
     VllmBackend,
     VllmSettings,
+    chat_ids,
     chat_messages,
+    cut_at_eos,
+    eos_ids,
     generate_batch,
 )
 from core.models.vllm_worker import ENGINE_ENV
+from tests.core.models.fake_vllm import ECHO, LOG_ENV
 
 ROOT = Path(__file__).resolve().parents[3]
 FAKE = "tests.core.models.fake_vllm"  # a stand-in vllm module, named to the worker through ENGINE_ENV
@@ -35,7 +39,7 @@ def tiny_llama():
 
 
 def _rendered(model):
-    return [chat_messages(model.tokenizer, "Be brief.", p) for p in PROMPTS]
+    return [chat_ids(model.tokenizer, "Be brief.", p) for p in PROMPTS]
 
 
 def test_chat_template_is_applied(tiny_llama):
@@ -82,37 +86,90 @@ def test_transformers_backend_yields_each_unit_with_its_seed(tiny_llama):
     assert backend.revision == "random-init"
 
 
-def _vllm(model: str = "org/model") -> VllmBackend:
+def test_eos_ids_are_the_generation_configs_and_the_tokenizers():
+    class Tok:
+        eos_token_id = 2
+
+    class Config:
+        eos_token_id: object = None
+
+    listed = Config()
+    listed.eos_token_id = [32000, 32007, 2]
+    one = Config()
+    one.eos_token_id = 107
+    assert eos_ids(listed, Tok()) == [32000, 32007, 2]
+    assert eos_ids(one, Tok()) == [107, 2]
+    assert eos_ids(Config(), Tok()) == [2]
+
+
+def test_cut_at_eos_takes_the_first_of_any_end_of_turn_id():
+    assert cut_at_eos([5, 6, 107, 7, 2, 8], [2, 107]) == [5, 6]
+    assert cut_at_eos([5, 6, 2, 107], 107) == [5, 6, 2]
+    assert cut_at_eos([5, 6], [2]) == [5, 6] and cut_at_eos([5, 6], None) == [5, 6]
+
+
+def _greedy_ids(model, prompt, n):
+    import torch
+
+    x = torch.tensor([prompt])
+    with torch.inference_mode():
+        out = model.hf.generate(x, attention_mask=torch.ones_like(x), do_sample=False, max_new_tokens=n,
+                                eos_token_id=None, pad_token_id=model.tokenizer.pad_token_id)
+    return out[0, len(prompt):].tolist()
+
+
+def test_generation_stops_and_is_cut_at_a_second_end_of_turn_id(tiny_llama):
+    prompt = _rendered(tiny_llama)[0]
+    free = _greedy_ids(tiny_llama, prompt, 12)  # no eos at all: where a second id would stop it
+    k = next(i for i, t in enumerate(free) if i > 0 and t not in free[:i])
+    config = tiny_llama.hf.generation_config
+    saved = config.eos_token_id
+    config.eos_token_id = [tiny_llama.tokenizer.eos_token_id, free[k]]  # like Phi-3's <|end|>, Gemma-2's 107
+    try:
+        greedy = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=12)
+        text, n, ended = generate_batch(tiny_llama.hf, tiny_llama.tokenizer, [prompt], greedy, seed=0)[0]
+    finally:
+        config.eos_token_id = saved
+    assert (n, ended) == (k, True)
+    assert text == tiny_llama.tokenizer.decode(free[:k], skip_special_tokens=True).strip()
+
+
+def _vllm(model: str = "org/model", tokenizer=None) -> VllmBackend:
     spec = ModelSpec(source="hub", hf_id=model, revision="abc123", family="llama", dtype="bfloat16")
     sampling = Sampling(max_new_tokens=32, temperature=0.7, top_p=0.9)
     settings = VllmSettings(tensor_parallel_size=2)
-    return VllmBackend(spec, sampling, settings, seed=5)
+    return VllmBackend(spec, sampling, settings, seed=5, tokenizer=tokenizer, eos=[2, 107])
 
 
-def test_vllm_backend_runs_the_engine_in_its_own_process(monkeypatch):
+def test_vllm_backend_runs_the_engine_in_its_own_process(monkeypatch, tmp_path, tiny_llama):
+    log = tmp_path / "engine.jsonl"
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.setenv(ENGINE_ENV, FAKE)
+    monkeypatch.setenv(LOG_ENV, str(log))
+    tok = tiny_llama.tokenizer
     units = [("u0", [GenRequest("a", "SYS", "first", 101), GenRequest("b", "SYS", "second", 102)]),
              ("u1", [GenRequest("c", "SYS", "third", 103)])]
-    out = list(_vllm().generate_units(units))
+    out = list(_vllm(tokenizer=tok).generate_units(units))
     assert [u for u, _ in out] == ["u0", "u1"]
-    seen = [json.loads(r.text) for _, rs in out for r in rs]
-    assert {s["pid"] for s in seen} != {os.getpid()} and len({s["pid"] for s in seen}) == 1
-    assert seen[0]["prompt"] == "<chat><system>SYS<user>first<assistant>"  # chat template, in the worker
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    seen = [r for call in calls for r in call["requests"]]
+    assert {c["pid"] for c in calls} != {os.getpid()} and len({c["pid"] for c in calls}) == 1
+    assert [s["prompt_token_ids"] for s in seen] == [chat_ids(tok, "SYS", u) for u in ("first", "second", "third")]
     assert [s["seed"] for s in seen] == [101, 102, 103]  # a seed per request
-    assert seen[0]["max_tokens"] == 32
-    engine = seen[0]["engine"]
+    assert all(s["max_tokens"] == 32 and s["stop_token_ids"] == [2, 107] for s in seen)
+    engine = calls[0]["engine"]
     assert engine["model"] == "org/model" and engine["revision"] == "abc123" and engine["seed"] == 5
     assert engine["tensor_parallel_size"] == 2 and engine["dtype"] == "bfloat16"
-    first = out[0][1][0]
-    assert first.finished and first.n_tokens == 7 and first.seed == 101
+    first = out[0][1][0]  # the fake ran past its stop id: the reply is cut there and decoded here
+    assert first.finished and first.n_tokens == ECHO and first.seed == 101
+    assert first.text == tok.decode(seen[0]["prompt_token_ids"][-ECHO:], skip_special_tokens=True).strip()
 
 
-def test_vllm_worker_failure_is_an_error(monkeypatch):
+def test_vllm_worker_failure_is_an_error(monkeypatch, tiny_llama):
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.setenv(ENGINE_ENV, FAKE)
     with pytest.raises(RuntimeError, match="exit code"):
-        list(_vllm("boom").generate_units([("u0", [GenRequest("a", "S", "x", 1)])]))
+        list(_vllm("boom", tiny_llama.tokenizer).generate_units([("u0", [GenRequest("a", "S", "x", 1)])]))
 
 
 def test_only_the_worker_imports_vllm():
@@ -127,7 +184,7 @@ def test_only_the_worker_imports_vllm():
     assert 'importlib.import_module(os.environ.get(ENGINE_ENV, "vllm"))' in worker
 
 
-def test_auto_tensor_parallel_is_the_visible_gpu_count_at_run_time(monkeypatch):
+def test_auto_tensor_parallel_is_the_visible_gpu_count_at_run_time(monkeypatch, tiny_llama):
     import torch
 
     from core.models.generation import resolve_tensor_parallel
@@ -135,7 +192,9 @@ def test_auto_tensor_parallel_is_the_visible_gpu_count_at_run_time(monkeypatch):
     assert resolve_tensor_parallel(2) == 2
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
     assert resolve_tensor_parallel("auto") == 3
-    backend = VllmBackend(_vllm().spec, _vllm().sampling, VllmSettings(tensor_parallel_size="auto"), seed=5)
+    base = _vllm(tokenizer=tiny_llama.tokenizer)
+    backend = VllmBackend(base.spec, base.sampling, VllmSettings(tensor_parallel_size="auto"), seed=5,
+                          tokenizer=base.tokenizer, eos=base.eos)
     assert backend.job([])["tensor_parallel_size"] == 3
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
     with pytest.raises(RuntimeError, match="vllm_tensor_parallel_size is auto"):

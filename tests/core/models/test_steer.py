@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from core.data.prompts import prompt_ids
+from core.models import engine
 from core.models.scoring import steered_last_logits
 from core.models.steer import RowSampler, Sampling, SteeredRow, Steering, cut_at_eos, generate_steered
 
@@ -97,3 +98,32 @@ def test_row_sampler_is_per_row_and_nucleus_is_respected():
     assert torch.isfinite(a).sum(-1).tolist() == [1, 1, 1]
     tiny_p = RowSampler([5, 6, 7], 1.0, 1e-6)(None, scores.clone())  # type: ignore[arg-type]
     assert torch.equal(tiny_p.argmax(-1), scores.argmax(-1))  # top-p -> 0 keeps only the top token
+
+
+def second_eos_case(model, prompt, n=10):
+    """(k, free): greedy tokens with no end of turn at all, and the first position k whose token has not
+    appeared before it (a second end-of-turn id there must stop generation after k tokens)."""
+    x = torch.tensor([prompt], device=model.device)
+    with torch.inference_mode():
+        out = model.hf.generate(x, attention_mask=torch.ones_like(x), do_sample=False, max_new_tokens=n,
+                                eos_token_id=None, pad_token_id=model.tokenizer.pad_token_id)
+    free = cut_at_eos(out[0, len(prompt):].tolist(), model.tokenizer.eos_token_id)
+    k = next((i for i in range(1, len(free)) if free[i] not in free[:i]), 0)
+    return k, free
+
+
+def test_steering_stops_and_is_cut_at_a_second_end_of_turn_id(tiny):
+    ids, steering = _setup(tiny)
+    k, free = second_eos_case(tiny, ids[0])
+    config = tiny.hf.generation_config
+    saved = config.eos_token_id
+    config.eos_token_id = [tiny.tokenizer.eos_token_id, free[k]]  # like Phi-3's <|end|>, Gemma-2's 107
+    try:
+        out = generate_steered(tiny, ids, [SteeredRow(0, 0.0)], steering, Sampling(max_new_tokens=10))
+        x = torch.tensor([ids[0]])
+        zero = torch.zeros(1, 1, tiny.d_model)
+        full = engine.generate_added(tiny, x, torch.ones_like(x), steering.layer, zero, 10)
+    finally:
+        config.eos_token_id = saved
+    assert out[0] == free[:k]  # cut before the second id
+    assert full.shape[1] == len(ids[0]) + k + 1  # and generation stopped there (one row: nothing pads it)
