@@ -43,6 +43,13 @@ RUN useradd --create-home --no-log-init --non-unique --uid "${APP_UID}" --shell 
     && install -d -o eia -g eia /workspace/empathy-probes \
     && { command -v python >/dev/null || ln -s "$(command -v python3)" /usr/local/bin/python; }
 
+# tmux: `make test` drives the TUI in a real terminal (tests/app/test_tmux.py), and over SSH on a GPU box
+# it keeps the TUI alive across disconnects. Unpinned: the base image's distribution decides the version.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tmux \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /workspace/empathy-probes
 COPY pyproject.toml ./
 COPY requirements/cpu.lock requirements/

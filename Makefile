@@ -97,7 +97,8 @@ repro: setup
 endif
 
 # Each script prints its ratios against a baseline timed in the same run. nulls.py reads the smoke
-# activation cache, so extract runs first (a no-op when the cache is there).
+# activation cache, so extract runs first (a no-op when the cache is there). gpu_shapes.py says it needs
+# CUDA and exits 0 on a machine without it.
 bench: setup
 	$(PY) bench/extract.py
 	$(PY) bench/generate.py
@@ -105,6 +106,7 @@ bench: setup
 	$(PY) bench/nulls.py
 	$(PY) bench/patching.py
 	$(PY) bench/steering.py
+	$(PY) bench/gpu_shapes.py
 
 image:
 	docker build --build-arg GIT_SHA=$$(git rev-parse HEAD) -t empathy-probes:v1 .

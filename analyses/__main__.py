@@ -4,6 +4,7 @@
   python -m analyses validate-data PATH [--scenarios FILE]
   python -m analyses PHASE [--profile smoke|v0|paper] [--model ALIAS] [--set key=value ...]
   python -m analyses summary
+  python -m analyses claims [--update]; python -m analyses report [--check]   (analyses/cli.py)
   python -m analyses deps [--write]   (each dvc.yaml stage's code deps, from the import graph)
   python -m analyses plan [--profile paper] [--gpu-memory GB] [--gpus N] [--price USD]   (GPU sizing, analyses/plan.py)
   python -m analyses dataset [promote] ...; python -m analyses review sample|import ...  (analyses/cli.py)
@@ -42,8 +43,12 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--params", default="params.yaml")
         if name == "dataset":
             cli.add_dataset_arguments(sp)
+        if name == "probes":
+            sp.add_argument("--eval", default=None, metavar="FILE",
+                            help="score FILE (ours or v0 JSONL) with the probes trained on our train families")
     cli.add_review_parser(sub)
     plan.add_parser(sub)
+    cli.add_claims_parsers(sub)
     return p
 
 
@@ -70,7 +75,7 @@ def _run(args: argparse.Namespace) -> None:
     for alias in aliases:
         if alias != "_all":
             params.model(alias)
-        tables = run_phase(args.command, params, alias)
+        tables = run_phase(args.command, params, alias, **cli.phase_variant(args))
         sizes = ", ".join(f"{k}={len(v)}" for k, v in tables.items() if k != "runs")
         print(f"{args.command} [{alias}] done: {sizes}")
 
@@ -93,8 +98,12 @@ def main(argv: list[str] | None = None) -> int:
             from analyses.deps import main as deps
 
             return deps(args.write)
-        elif not cli.dispatch(args):
-            _run(args)
+        else:
+            done = cli.dispatch(args)
+            if done is False:
+                _run(args)
+            elif done is not True:
+                return int(done)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 
 from analyses.harness import PhaseRun, final
-from core.config import BaselinesConfig
+from core.config import BaselinesConfig, Params
 from core.context import RunContext
 from core.data import Dataset
-from core.data.splits import assign_splits
+from core.data.splits import SplitNeed, assign_splits
 from core.figures import plot_null
 from core.stats.estimates import auroc, cluster_bootstrap_auroc
 from core.stats.multiple import holm
@@ -158,6 +158,12 @@ def _samples(ctx: RunContext, chosen: set[int], random_nulls: dict, pair_nulls: 
             if (layer, method) in probe.index:
                 plot_null(ctx, null, float(probe.loc[(layer, method)]), layer, kind)
     return pd.DataFrame(samples, columns=["layer", "kind", "auroc"])
+
+
+def splits_needed(params: Params) -> SplitNeed:
+    """The nulls refit on train and score on test, under the probes' split."""
+    return SplitNeed(params.probes.split, (("train",), ("test",)), "train texts to refit the nulls and test "
+                     "texts to score them")
 
 
 def run(cfg: BaselinesConfig, ctx: RunContext) -> PhaseRun:

@@ -4,6 +4,8 @@
   python -m analyses dataset promote [--all] [--model ALIAS] [--out FILE]     (the one writer of data/)
   python -m analyses review sample [--n 20] [--seed S] [--source data|generated] [--model ALIAS]
   python -m analyses review import FILE
+  python -m analyses claims [--db DB] [--claims FILE] [--update]   (README claims vs results.duckdb)
+  python -m analyses report [--check]                              (README results section from claims.yaml)
 
 Heavy imports happen inside the handlers so `python -m analyses list` stays instant.
 """
@@ -37,8 +39,43 @@ def add_review_parser(sub: Any) -> None:
     r.add_argument("--params", default="params.yaml")
 
 
-def dispatch(args: argparse.Namespace) -> bool:
-    """Run a non-phase command and return True; `dataset --backend X` becomes an override (False)."""
+def phase_variant(args: argparse.Namespace) -> dict[str, Any]:
+    """run_phase's extra arguments for a phase command: `probes --eval FILE` scores FILE with the trained probes
+    and publishes beside them (outputs/probes/<model>@eval-<stem>-<sha>/); otherwise none."""
+    path = getattr(args, "eval", None)
+    if not path:
+        return {}
+    import hashlib
+
+    from analyses.probes.external import runner
+    from core.errors import InputError
+
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(file, "no such evaluation file")
+    sha = hashlib.sha256(file.read_bytes()).hexdigest()[:8]
+    return {"run": runner(file), "variant": f"@eval-{file.stem}-{sha}"}
+
+
+def add_claims_parsers(sub: Any) -> None:
+    """The `claims` and `report` subcommands."""
+    c = sub.add_parser("claims", help="check every README claim against results.duckdb (exit 1 on a miss)")
+    c.add_argument("--db", default=None, help="default: outputs/results.duckdb")
+    c.add_argument("--claims", default="claims.yaml")
+    c.add_argument("--update", action="store_true", help="rewrite claims.yaml's published values from the db")
+    r = sub.add_parser("report", help="write the README's results section from claims.yaml")
+    r.add_argument("--claims", default="claims.yaml")
+    r.add_argument("--readme", default="README.md")
+    r.add_argument("--check", action="store_true", help="write nothing; exit 1 when the README differs")
+
+
+def dispatch(args: argparse.Namespace) -> bool | int:
+    """Run a non-phase command and return True (or its exit code); `dataset --backend X` becomes an
+    override (False)."""
+    if args.command == "claims":
+        return _claims(args)
+    if args.command == "report":
+        return _report(args)
     if args.command == "review":
         _review(args)
         return True
@@ -61,9 +98,9 @@ def _promote(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from analyses.dataset.promote import promote
-    from analyses.validate.review import accepted
     from core import paths
     from core.data.generated import load_generated
+    from core.review import accepted
     from core.store import read_table
 
     params = _params(args)
@@ -82,43 +119,12 @@ def _promote(args: argparse.Namespace) -> None:
           f"  dvc add data && dvc push")
 
 
-def review_pairs(params: Any, source: str, model: str | None) -> Any:
-    """Every reviewable pair as the sheet's pair columns (dataset pairs, or generated ones)."""
-    import pandas as pd
-
-    from analyses.validate.review import text_label
-
-    if source == "data":
-        from core.data import load_dataset
-
-        ds = load_dataset(params.data.dataset, params.data.scenarios)
-        rows = [{"pair_id": p.pair_id, "source": p.positive.source, "family": p.family, "pair_kind": p.kind,
-                 "label_a": text_label(p.positive.empathic, p.positive.task), "text_a": p.positive.text,
-                 "label_b": text_label(p.negative.empathic, p.negative.task), "text_b": p.negative.text}
-                for p in ds.pairs]
-        return pd.DataFrame(rows)
-    from core.data.generated import load_generated
-
-    texts, pairs = load_generated([model] if model else None)
-    if pairs.empty:
-        return pd.DataFrame(columns=["pair_id"])
-    by_id = texts.set_index("text_id")
-    rows = []
-    for p in pairs.itertuples():
-        a, b = by_id.loc[p.text_id_a], by_id.loc[p.text_id_b]
-        rows.append({"pair_id": p.pair_id, "source": a.source, "family": p.family, "pair_kind": p.pair_kind,
-                     "label_a": text_label(bool(a.empathic), a.task), "text_a": a.text,
-                     "label_b": text_label(bool(b.empathic), b.task), "text_b": b.text})
-    return pd.DataFrame(rows)
-
-
 def _review(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from analyses.validate.review import read_sheet, stratified_sample, summary, write_sheet
     from core import paths
     from core.errors import InputError
-    from core.store import read_table, write_tables
+    from core.review import import_sheet, review_pairs, sheet_name, stratified_sample, write_sheet
 
     params = _params(args)
     if args.action == "sample":
@@ -126,7 +132,7 @@ def _review(args: argparse.Namespace) -> None:
         pairs = review_pairs(params, args.source, args.model)
         if pairs.empty:
             raise InputError(args.source, "no pairs to sample (run `python -m analyses dataset` first?)")
-        target = paths.review_sheet(f"review-{args.source}-n{args.n}-s{seed}.csv")
+        target = paths.review_sheet(sheet_name(args.source, args.n, seed))
         write_sheet(stratified_sample(pairs, args.n, seed), target)
         print(f"wrote {target}: fill in label_ok_a, label_ok_b (yes/no), realism (1-5), note; then run\n"
               f"  python -m analyses review import {target}")
@@ -134,9 +140,51 @@ def _review(args: argparse.Namespace) -> None:
     if not args.file:
         raise InputError("review import", "give the filled-in sheet: python -m analyses review import FILE")
     known = pd.concat([review_pairs(params, "data", None), review_pairs(params, "generated", None)])
-    reviews = read_sheet(Path(args.file), {r["pair_id"]: r for r in known.to_dict("records")})
-    write_tables(paths.review_dir(), {"validate_review": reviews}, unit=str(reviews.review_id.iloc[0]))
-    table = summary(read_table(paths.review_dir(), "validate_review"), params.dataset.promote_min_realism)
-    write_tables(paths.review_dir(), {"validate_review_summary": table}, unit="all")
+    table = import_sheet(Path(args.file), known, params.dataset.promote_min_realism)
     for r in table.itertuples():
         print(f"{r.scope:28s} {r.check:22s} {r.value:.3f}  (n={r.n})")
+
+
+def claims_table(results: list[Any]) -> str:
+    """The claims check as a plain-text table: claim, published, reproduced, ok."""
+    from core.claims import fmt
+
+    rows = [("claim", "published", "reproduced", "ok")]
+    for r in results:
+        # one more digit than published where there are digits, so a miss within rounding shows
+        shown = fmt(r.reproduced, r.digits + (r.digits > 0)) if r.error is None else f"— ({r.error})"
+        rows.append((r.id, fmt(r.published, r.digits), shown, "ok" if r.ok else "MISS"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(" ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + " " + row[3]
+                     for row in rows)
+
+
+def _claims(args: argparse.Namespace) -> int:
+    from core import paths
+    from core.claims import evaluate_claims
+    from core.claims_report import update_published
+
+    results = evaluate_claims(Path(args.db) if args.db else paths.database(), Path(args.claims))
+    print(claims_table(results))
+    if args.update:
+        changed = update_published(Path(args.claims), results)
+        print(f"{args.claims}: {len(changed)} published value(s) rewritten; now run `python -m analyses report`")
+        return 0
+    missed = [r.id for r in results if not r.ok]
+    print(f"{len(results) - len(missed)} of {len(results)} claims reproduced"
+          + (f"; missed: {missed}" if missed else ""))
+    return 1 if missed else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from core.claims import load_claims
+    from core.claims_report import current_section, render_results, write_report
+
+    if args.check:
+        same = current_section(Path(args.readme).read_text(encoding="utf-8")) == render_results(
+            load_claims(Path(args.claims)))
+        print(f"{args.readme}: results section " + ("matches" if same else "differs from") + f" {args.claims}")
+        return 0 if same else 1
+    changed = write_report(Path(args.readme), Path(args.claims))
+    print(f"{args.readme}: results section " + ("rewritten" if changed else "already up to date"))
+    return 0

@@ -23,8 +23,9 @@ import pandas as pd
 
 from analyses.harness import PhaseRun, final
 from core.activations import extract_into
-from core.config import ExtractConfig
+from core.config import ExtractConfig, Params
 from core.context import RunContext
+from core.data.splits import SplitNeed, probe_split_need
 
 
 def _fill_embeddings(cfg: ExtractConfig, ctx: RunContext) -> str:
@@ -35,6 +36,12 @@ def _fill_embeddings(cfg: ExtractConfig, ctx: RunContext) -> str:
         cache.mark_complete({"n_texts": len(ctx.dataset.texts), "d_model": ctx.model.d_model,
                              "resolved_revision": ctx.model.revision})
     return cache.root.name
+
+
+def splits_needed(params: Params) -> SplitNeed:
+    """Extraction splits nothing, but probes will: warn before a long extraction that it cannot use."""
+    need = probe_split_need(params.probes.split, params.probes.select_on)
+    return SplitNeed(need.mode, need.groups, f"nothing of the splits, but probes will need {need.why}", fatal=False)
 
 
 def run(cfg: ExtractConfig, ctx: RunContext) -> PhaseRun:

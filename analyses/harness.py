@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import shutil
+import sys
 import time
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ from analyses import PHASES
 from core import paths
 from core.config import Params
 from core.context import RunContext, seed_everything
+from core.data import Dataset
+from core.data.splits import ADVICE, families_by_split, split_problems
+from core.errors import InputError
 from core.provenance import Inputs, Provenance, git_sha, new_run_id, now, versions
 from core.store import done_units, publish, read_unit, write_tables, write_unit
 
@@ -121,6 +125,24 @@ class Staging:
                 part.unlink()
 
 
+def check_splits(name: str, module: Any, params: Params, ds: Dataset) -> None:
+    """Before any compute: the splits a phase declares (its module's `splits_needed(params)`) hold both classes
+    for this dataset; otherwise exit 2 saying which split is empty and what to do instead (a warning for a
+    need that is not `fatal`)."""
+    declared = getattr(module, "splits_needed", None)
+    if declared is None:
+        return
+    need = declared(params)
+    problems = split_problems(ds.texts, need)
+    if not problems:
+        return
+    message = (f"{name} needs {need.why}, but under split mode '{need.mode}' {'; '.join(problems)} "
+               f"({families_by_split(ds.texts, need.mode)}). Nothing was computed. Instead, {ADVICE}.")
+    if need.fatal:
+        raise InputError(ds.path, message, field="split")
+    print(f"warning: {ds.path}: {message}", file=sys.stderr)
+
+
 def drive(phase: PhaseRun, staging: Staging, alias: str, on_unit: Callable[[str], None] | None = None) -> None:
     """Run a phase's generator: compute the units not done, write each as it comes (then call on_unit with
     its id), send back their rows."""
@@ -147,18 +169,20 @@ def drive(phase: PhaseRun, staging: Staging, alias: str, on_unit: Callable[[str]
 
 
 def run_phase(name: str, params: Params, alias: str, on_unit: Callable[[str], None] | None = None,
-              run: Callable[[Any, RunContext], PhaseRun] | None = None) -> Tables:
+              run: Callable[[Any, RunContext], PhaseRun] | None = None, variant: str = "") -> Tables:
     """Run one phase for one model (or for all, alias '_all') and publish its tables.
 
     `on_unit(unit_id)` is called after each work unit this invocation computes is written (progress, or a
-    test's kill switch); `run` replaces the phase's own `analyses.<name>.run` (a test's toy phase).
+    test's kill switch); `run` replaces the phase's own `analyses.<name>.run` (a test's toy phase, or
+    `probes --eval`); a `variant` (e.g. '@eval-FILE') stages and publishes beside the phase's own folder,
+    as outputs/<phase>/<model><variant>/, so it never replaces the phase's own tables.
     """
     module = importlib.import_module(f"analyses.{name}")
     run = run or module.run
-    staging = Staging(paths.staging_dir(name, alias, params.hash()))
+    staging = Staging(paths.staging_dir(name, alias + variant, params.hash()))
     ctx = RunContext(params, alias, staging.run_id, staging.folder, phase=name, inputs=staging.inputs)
     if PHASES[name].per_model:
-        ctx.dataset  # noqa: B018 - load and validate the input before anything is written
+        check_splits(name, module, params, ctx.dataset)  # load and check the input before anything is written
     staging.start()
     seed_everything(params.seed)
     started, t0 = now(), time.perf_counter()
@@ -167,7 +191,8 @@ def run_phase(name: str, params: Params, alias: str, on_unit: Callable[[str], No
     tables["runs"] = provenance(ctx, started, round(time.perf_counter() - t0, 3)).row()
     write_tables(staging.folder, {"runs": tables["runs"]}, unit=FINAL)  # its own columns: not stamped
     staging.seal()
-    publish(staging.folder, paths.phase_dir(name, alias, params.comparison))
+    target = paths.phase_dir(name, alias, params.comparison)
+    publish(staging.folder, target.with_name(target.name + variant))
     finish = getattr(module, "after_publish", None)
     if finish is not None:  # collect builds results.duckdb once its own tables are published too
         finish(getattr(params, name), ctx)

@@ -41,7 +41,7 @@ def find_parts(outputs: Path) -> dict[str, dict[str, list[Path]]]:
 class Catalog:
     """An in-memory DuckDB connection with one VIEW per table found under `outputs`."""
 
-    def __init__(self, outputs: Path | str) -> None:
+    def __init__(self, outputs: Path | str, scan: bool = True) -> None:
         self.outputs = Path(outputs).resolve()
         self.con = duckdb.connect(":memory:")
         # One connection is shared by UI worker threads; DuckDB connections are not thread-safe.
@@ -51,7 +51,9 @@ class Catalog:
         self.con.execute(f"SET allowed_directories=[{views.quote_text(str(self.outputs) + '/')}]")
         self.con.execute("SET enable_external_access=false")
         self.con.execute("SET lock_configuration=true")
-        self.refresh()
+        self.scanned = False
+        if scan:  # the App passes scan=False and lets a screen's worker scan (no disk walk on the UI thread)
+            self.refresh()
 
     def refresh(self) -> list[str]:
         """Re-glob the outputs folder and (re)create the views; returns the table names."""
@@ -65,13 +67,20 @@ class Catalog:
             # A derived table lives in results.duckdb, which collect builds: list it under collect.
             phases |= {name: ["collect"] for name in self._create_derived(set(parts))}
             self._phases = dict(sorted(phases.items()))
+            self.scanned = True
         return self.tables()
+
+    def ensure_scanned(self) -> None:
+        """Scan outputs/ once (from a worker) if no one has yet."""
+        if not self.scanned:
+            self.refresh()
 
     def _create_derived(self, tables: set[str]) -> list[str]:
         """Create the view of each derived table whose inputs are here; returns their names. (refresh
         has dropped the old ones.)"""
         made = []
-        for name, query in views.DERIVED.items():
+        # Claim queries (core.views.CLAIMS) too, so a Findings row can open the rows its number comes from.
+        for name, query in {**views.DERIVED, **views.CLAIMS}.items():
             sql = query.render(tables)
             if sql is None or name in tables:
                 continue
@@ -146,6 +155,24 @@ class Catalog:
                 xs.append(int(layer))
                 ys.append(float(auroc))
         return series
+
+    def read(self, query: views.Query, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Rows of one of core.views' queries; [] when a table it needs is missing or of another schema
+        (a screen shows "nothing yet" rather than crash on an older results store)."""
+        return self.read_named(query, params)[1]
+
+    def read_named(self, query: views.Query, params: list[Any] | None = None
+                   ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """(column names, rows) of one of core.views' queries; ([], []) as for `read`."""
+        with self._lock:
+            sql = query.render(self._phases)
+            if sql is None:
+                return [], []
+            try:
+                cur = self.con.execute(sql, params or [])
+                return [d[0] for d in cur.description or []], cur.fetchall()
+            except duckdb.Error:
+                return [], []
 
     def close(self) -> None:
         """Close the in-memory connection."""

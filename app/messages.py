@@ -68,3 +68,80 @@ class Exported(Message):
 
     path: str
     rows: int
+
+
+@dataclass
+class StatusesLoaded(Message):
+    """The phases' on-disk states, scanned off-thread."""
+
+    statuses: list[Any]
+
+
+@dataclass
+class DeviceFound(Message):
+    """The accelerator the runner sees ("" when none), probed off-thread."""
+
+    badge: str
+
+
+@dataclass
+class RunnerReady(Message):
+    """The worker has built the subprocess runner: the handler keeps it (workers set no screen state)."""
+
+    runner: Any
+
+
+@dataclass
+class CatalogRefreshed(Message):
+    """outputs/ was re-scanned off-thread; `tables` are the names now present."""
+
+    tables: list[str]
+
+
+@dataclass
+class ProvenanceLoaded(Message):
+    """The fields of one run (empty: unknown run)."""
+
+    run_id: str
+    fields: list[tuple[str, str]]
+
+
+@dataclass
+class TranscriptsLoaded(Message):
+    """The prompts with generations, and the generations of the one shown."""
+
+    prompts: list[Any]
+    index: int
+    generations: list[Any]
+
+
+@dataclass
+class PlotsLoaded(Message):
+    """Every plot's series, read off-thread."""
+
+    data: Any
+
+
+@dataclass
+class ReviewLoaded(Message):
+    """The sheet being reviewed (resumed from disk or freshly sampled)."""
+
+    sheet: Any
+    path: str
+    error: str = ""
+
+
+@dataclass
+class ReviewImported(Message):
+    """The sheet went through the import path; `summary` holds the agreement rows (or `error`)."""
+
+    summary: list[tuple[str, str, float | None, int]]
+    error: str = ""
+
+
+@dataclass
+class FindingsLoaded(Message):
+    """The claims evaluated against the results store."""
+
+    claims: list[Any]
+    error: str = ""

@@ -2,7 +2,8 @@
 
 Phase names come from dvc.yaml's stages (P4: one name per phase everywhere), not from importing
 `analyses` (P3 forbids that: it would drag in torch). Status is read from the results store: a phase
-is `done` when outputs/<phase>/<model>/<table>/ holds a published Parquet part.
+is `done` under a profile when outputs/<phase>/<model>/<table>/ holds a published Parquet part in a
+folder of that profile: a `beside` profile (v0) writes <model>@<profile>, the others <model>.
 """
 
 from __future__ import annotations
@@ -57,6 +58,18 @@ def gpu_badge(phase: str, gpu: bool) -> str:
     return "GPU" if phase in MODEL_PHASES and gpu else "CPU ok"
 
 
+def beside_profiles(params_yaml: Path) -> frozenset[str]:
+    """Profiles whose runs sit beside the main ones as <model>@<profile> (params.yaml `beside`)."""
+    return frozenset(name for name, body in _profiles(params_yaml).items() if body.get("beside"))
+
+
+def of_profile(folder: str, profile: str, beside: bool) -> bool:
+    """Whether a model folder holds runs of `profile`: <model>@<profile> for a beside profile, else a
+    folder without '@' (a v0 run must not count as the smoke profile's)."""
+    _, at, suffix = folder.partition("@")
+    return (bool(at) and suffix == profile) if beside else not at
+
+
 def finished_models(outputs: Path) -> dict[str, tuple[str, ...]]:
     """Per phase, the models with at least one published table (the parts collect reads); human review
     tables, kept beside validate's run, are no run of it."""
@@ -68,11 +81,12 @@ def finished_models(outputs: Path) -> dict[str, tuple[str, ...]]:
 
 
 def phase_statuses(root: Path, outputs: Path, profile: str = "smoke") -> list[PhaseStatus]:
-    """Every dvc.yaml stage with its state, finished models and GPU badge."""
+    """Every dvc.yaml stage with its state, finished models (of this profile) and GPU badge."""
     statuses, finished = [], finished_models(outputs)
     gpu = profile in gpu_profiles(root / "params.yaml")
+    beside = profile in beside_profiles(root / "params.yaml")
     for name in stage_names(root / "dvc.yaml"):
-        models = finished.get(name, ())
+        models = tuple(m for m in finished.get(name, ()) if of_profile(m, profile, beside))
         state = "done" if models else "not run"
         statuses.append(PhaseStatus(name, state, models, gpu_badge(name, gpu)))
     return statuses

@@ -54,11 +54,11 @@ def phase_root(phase: str) -> Path:
     return OUTPUTS / phase
 
 
-def review_dir() -> Path:
+def review_dir(outputs: Path = OUTPUTS) -> Path:
     """Human review ratings (`validate_review`, `validate_review_summary`), collected like validate's tables."""
-    return OUTPUTS / "validate" / REVIEW
+    return outputs / "validate" / REVIEW
 
 
-def review_sheet(name: str) -> Path:
+def review_sheet(name: str, outputs: Path = OUTPUTS) -> Path:
     """A review sheet for a person to fill in (a CSV, not a table part, so `collect` skips it)."""
-    return review_dir() / "sheets" / name
+    return review_dir(outputs) / "sheets" / name

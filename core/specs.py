@@ -46,4 +46,5 @@ class ModelSpec(Section):
     family: Literal["llama", "phi3", "gemma2", "qwen2", "mistral", "mixtral"]
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     device_map: str | None = None
+    remote: Literal["ndif"] | None = None  # ndif: traces run on NDIF (core/models/remote.py), no weights here
     shape: ModelShape | None = None  # required by `analyses plan` for the profile's models

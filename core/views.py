@@ -9,7 +9,7 @@ the TUI (P3) can use it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 ANY_OF = "{any_of}"
@@ -82,7 +82,7 @@ SUMMARY: list[Query] = [
           "LEFT JOIN (SELECT p.*, pr.profile FROM baselines_permutation p JOIN runs pr USING (run_id)) p "
           "ON p.model = s.model AND p.method = s.method AND p.layer = s.layer AND p.profile = sr.profile "
           "ORDER BY s.model, sr.profile = 'v0', s.method",
-          needs=("probes_selected", "baselines_random", "baselines_permutation", "runs")),
+          needs=("baselines_random", "baselines_permutation", "probes_selected", "runs")),
     Query("Surface battery on the test families (each fit on train families; * = best on validation, the probe's bar):",
           "SELECT r.profile, b.model, b.baseline || CASE WHEN b.chosen THEN ' *' ELSE '' END AS baseline, "
           "round(b.auroc, 3) AS auroc, round(b.ci_low, 3) AS ci_low, round(b.ci_high, 3) AS ci_high, b.n_instances "
@@ -101,7 +101,7 @@ SUMMARY: list[Query] = [
           "LEFT JOIN probes_erased e4 ON e4.run_id = s.run_id AND e4.model = s.model AND e4.method = s.method "
           "AND e4.layer = s.layer AND e4.erased = 'pronoun_length_lexicon_bow' "
           "ORDER BY s.model, r.profile = 'v0', s.method",
-          needs=("probes_selected", "probes_erased", "runs")),
+          needs=("probes_erased", "probes_selected", "runs")),
     Query("Length control at the chosen layer (word count regressed out; pairs where the empathic text is not "
           "longer):",
           "SELECT r.profile, l.model, l.method, l.layer, round(l.test_auroc, 3) AS test_auroc, "
@@ -137,6 +137,65 @@ SUMMARY: list[Query] = [
           "AND a.method = 'mean_diff' AND r.profile <> 'v0' ORDER BY a.model, r.profile, a.layer",
           needs=("probes_auroc", "runs")),
 ]
+
+# Claims (core.claims, claims.yaml): queries a claim may name as its `source`, beside the published tables.
+# Each yields one row per key that a claim's `where` picks (the profile is a column, so v0's rows beside the
+# smoke ones never make a claim ambiguous); claims.yaml holds no SQL.
+CLAIMS: dict[str, Query] = {
+    # The probe at its chosen layer with its margin over the surface battery, per profile.
+    "claims_probes": Query(
+        "Each probe at its chosen layer, with the profile of its run",
+        "SELECT r.profile, s.* FROM probes_selected s JOIN runs r USING (run_id)",
+        needs=("probes_selected", "runs")),
+    "claims_surface": Query(
+        "The surface battery, with the profile of its run",
+        "SELECT r.profile, b.* FROM probes_surface b JOIN runs r USING (run_id)",
+        needs=("probes_surface", "runs")),
+    # The nulls at each probe's chosen layer: random-direction p, permutation p (per layer, family-wise).
+    "claims_nulls_at_chosen": Query(
+        "Random-direction and label-permutation nulls at each probe's chosen layer",
+        "SELECT sr.profile, s.model, s.method, s.layer, b.p_value AS random_p, b.n_extreme AS random_extreme, "
+        "p.p_layer AS perm_p, p.p_family AS perm_p_family "
+        "FROM probes_selected s JOIN runs sr ON sr.run_id = s.run_id "
+        "JOIN baselines_random b ON b.model = s.model AND b.method = s.method AND b.layer = s.layer "
+        "JOIN runs br ON br.run_id = b.run_id AND br.profile = sr.profile "
+        "LEFT JOIN (SELECT q.*, qr.profile FROM baselines_permutation q JOIN runs qr USING (run_id)) p "
+        "ON p.model = s.model AND p.method = s.method AND p.layer = s.layer AND p.profile = sr.profile",
+        needs=("probes_selected", "baselines_random", "baselines_permutation", "runs")),
+    # LEACE: what the probe at its chosen layer keeps once the surface features are erased.
+    "claims_erased_at_chosen": Query(
+        "AUROC of each probe at its chosen layer after LEACE erasure",
+        "SELECT r.profile, s.model, s.method, s.layer, e.erased, e.auroc, e.ci_low, e.ci_high "
+        "FROM probes_selected s JOIN runs r USING (run_id) "
+        "JOIN probes_erased e USING (run_id, model, method, layer)",
+        needs=("probes_selected", "probes_erased", "runs")),
+    # Causal verdicts: how many of the questions came back undetermined, over all three phases.
+    "claims_verdict_counts": Query(
+        "Causal verdicts by kind",
+        f"SELECT model, count(*) AS n_questions, count(*) FILTER (WHERE answer LIKE 'undetermined%') "
+        f"AS n_undetermined FROM {ANY_OF} GROUP BY model",
+        any_of=VERDICTS),
+    # Steering: significant effects in the intended sign, per scorer and prompt set, over every nonzero alpha.
+    "claims_steering_successes": Query(
+        "Steering successes per scorer and prompt set",
+        "SELECT model, layer, scorer, family, count(*) FILTER (WHERE success) AS n_success, count(*) AS n_alphas "
+        "FROM steering_summary WHERE alpha <> 0 GROUP BY model, layer, scorer, family",
+        needs=("steering_summary",)),
+}
+
+
+def claim_select(source: str, columns: Iterable[str], where: Mapping[str, object]) -> str:
+    """SELECT `columns` FROM a table name or subquery, narrowed by equality on `where` (names and values quoted:
+    claims.yaml supplies them)."""
+    def literal(v: object) -> str:
+        if isinstance(v, bool):
+            return "TRUE" if v else "FALSE"
+        return repr(v) if isinstance(v, int | float) else quote_text(str(v))
+
+    cond = " AND ".join(f"{quote_name(k)} = {literal(v)}" for k, v in where.items())
+    cols = ", ".join(quote_name(c) for c in columns)
+    return f"SELECT {cols} FROM {source} AS src" + (f" WHERE {cond}" if cond else "")
+
 
 # Listings: what the catalog and collect ask of a connection.
 TABLE_NAMES = "SELECT table_name FROM information_schema.tables ORDER BY table_name"
@@ -175,3 +234,63 @@ def page(source: str, limit: int, offset: int) -> str:
 def export_csv(source: str, path: str) -> str:
     """COPY the rows of a table name or subquery to a CSV file with a header."""
     return f"COPY (SELECT * FROM {source}) TO {quote_text(path)} (HEADER, DELIMITER ',')"
+
+# The TUI's readers (app/reads.py): provenance, steering transcripts and the plot series. Each names the
+# tables it reads, so the app asks only for what the catalog holds.
+PROVENANCE = Query("The run behind a row", "SELECT * FROM runs WHERE run_id = ? LIMIT 1", needs=("runs",))
+STEERING_PROMPTS = Query(
+    "Steering prompts with generations",
+    "SELECT DISTINCT model, layer, prompt_id, family, task_free, sample FROM steering_generations "
+    "ORDER BY model, layer, task_free, prompt_id, sample", needs=("steering_generations",))
+TRANSCRIPTS = Query(
+    "One prompt's generations across alpha, with their scores and coherence",
+    "SELECT g.alpha, g.alpha_rel, g.text, g.n_tokens, g.generation_id, g.run_id, c.perplexity, c.repetition, "
+    "c.degenerate, (SELECT string_agg(printf('%s %.3f', s.scorer, s.value), chr(10) ORDER BY s.scorer) "
+    "FROM steering_scores s WHERE s.model = g.model AND s.generation_id = g.generation_id) AS scores "
+    "FROM steering_generations g LEFT JOIN steering_coherence c ON c.model = g.model "
+    "AND c.generation_id = g.generation_id WHERE g.model = ? AND g.layer = ? AND g.prompt_id = ? AND g.sample = ? "
+    "ORDER BY g.alpha", needs=("steering_generations", "steering_coherence", "steering_scores"))
+# Plot series are named "<model> <method> [<profile>]": v0's runs of a model sit beside its v1 runs.
+PLOT_AUROC = Query(
+    "Test AUROC by layer per model, method and profile",
+    "SELECT a.model || ' ' || a.method || ' [' || coalesce(r.profile, '?') || ']', a.layer, a.auroc "
+    "FROM probes_auroc a LEFT JOIN runs r USING (run_id) WHERE a.split = 'test' ORDER BY 1, a.layer",
+    needs=("probes_auroc", "runs"))
+PLOT_NULL_BAND = Query(
+    "95th percentile of random-direction AUROC by layer",
+    "SELECT b.model || ' random q95 [' || coalesce(r.profile, '?') || ']', b.layer, max(b.null_q95) "
+    "FROM baselines_random b LEFT JOIN runs r USING (run_id) GROUP BY ALL ORDER BY 1, 2",
+    needs=("baselines_random", "runs"))
+PLOT_BEST_SURFACE = Query(
+    "Best surface baseline (chosen on validation), test AUROC",
+    "SELECT model || ' best surface: ' || baseline, auroc FROM probes_surface WHERE split = 'test' AND chosen "
+    "ORDER BY 1", needs=("probes_surface",))
+PLOT_NULL_SAMPLES = Query(
+    "Null AUROC samples at each chosen layer, beside the probe's test AUROC there",
+    "SELECT n.model, n.kind, s.method, n.layer, s.test_auroc, list(n.auroc ORDER BY n.auroc) "
+    "FROM baselines_null_samples n JOIN probes_selected s ON s.model = n.model AND s.layer = n.layer "
+    "GROUP BY ALL ORDER BY 1, 2, 3", needs=("baselines_null_samples", "probes_selected"))
+PLOT_DOSE = Query(
+    "Steering effect vs alpha=0 by alpha, pooled over prompts, with its CI, per scorer",
+    "SELECT model || ' ' || family || ' ' || scorer, alpha, effect, ci_low, ci_high FROM steering_summary "
+    "WHERE family LIKE 'ALL:%' ORDER BY 1, alpha", needs=("steering_summary",))
+PLOT_PATCHING = Query(
+    "Patching change in logit difference by layer (per intervention and position)",
+    "SELECT model || ' ' || kind || '@' || position, layer, delta_mean FROM patching_summary "
+    "ORDER BY 1, layer", needs=("patching_summary",))
+PLOT_MEDIATION = Query(
+    "Mediation: indirect effect through the probe direction by layer",
+    "SELECT model || ' NIE', layer, nie FROM mediation_effects ORDER BY 1, layer", needs=("mediation_effects",))
+PLOT_HEATMAP = Query(
+    "Test AUROC per (model, method, profile) row and layer column", PLOT_AUROC.sql, needs=PLOT_AUROC.needs)
+
+
+def equality_filter(where: dict[str, object]) -> str | None:
+    """A WHERE clause (names and values quoted) of column = value for each item; None for no items. The
+    Findings screen opens a claim's table with it."""
+    def literal(v: object) -> str:
+        if isinstance(v, bool):
+            return "TRUE" if v else "FALSE"
+        return repr(v) if isinstance(v, int | float) else quote_text(str(v))
+
+    return " AND ".join(f"{quote_name(k)} = {literal(v)}" for k, v in where.items()) or None

@@ -38,10 +38,11 @@ from analyses.harness import PhaseRun, final
 from core import paths
 from core.activations import extract_into, key_fields
 from core.cache import ActivationCache
-from core.config import AblationConfig
+from core.config import AblationConfig, Params
 from core.context import RunContext
 from core.data import Dataset, Text
 from core.data.lexicon import Lexicon
+from core.data.splits import SplitNeed
 from core.stats.directions import load_directions, resolve_layers, selected_layer
 from core.stats.estimates import auroc, cluster_bootstrap_auroc, paired_cluster_bootstrap_auroc_diff
 
@@ -148,6 +149,11 @@ def paired_row(scored: Scored, mode: str, layer: int, method: str, margin: float
             "drop_lexicon": original - auroc(s[lexicon_name], y), "drop_control": original - auroc(s[control_name], y),
             "extra_drop": extra, "extra_ci_low": lo, "extra_ci_high": hi, "margin": margin,
             "survives": survives(lo, hi, margin)}
+
+
+def splits_needed(params: Params) -> SplitNeed:
+    """The edited texts are those of `ablation.splits` (families), scored by AUROC: both classes needed."""
+    return SplitNeed("families", (tuple(params.ablation.splits),), "texts of both classes to edit and score")
 
 
 def run(cfg: AblationConfig, ctx: RunContext) -> PhaseRun:

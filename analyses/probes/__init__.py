@@ -43,15 +43,21 @@ from analyses.probes.margin import battery, best_crossfit, margin_table
 from analyses.probes.surface import best_baseline, crossfit_scores, erasure_features
 from analyses.probes.task import task_cosine
 from analyses.probes.transfer import transfer
-from core.config import ProbesConfig
+from core.config import Params, ProbesConfig
 from core.context import RunContext
 from core.data.lexicon import Lexicon
+from core.data.splits import SplitNeed, probe_split_need
 from core.data.textchecks import word_count
 from core.figures import plot_auroc_by_layer, plot_embedding, plot_erased_by_layer
 from core.stats.estimates import auroc
 from core.stats.probes import Probe, fit_probe
 
 SPLITS = ("train", "validation", "test")
+
+
+def splits_needed(params: Params) -> SplitNeed:
+    """Train fits the probes, `select_on` picks the layer, test scores it (each with both classes)."""
+    return probe_split_need(params.probes.split, params.probes.select_on)
 
 
 def _accuracy(probe: Probe, scores: np.ndarray, labels: np.ndarray, rule: str) -> float:

@@ -51,12 +51,13 @@ from analyses.harness import PhaseRun, Tables, Units, final
 from analyses.steering import judging
 from analyses.steering.scorers import EmpathyClassifier, auroc_row, is_degenerate, repetition_rate
 from analyses.steering.verdicts import Rules, summarise
-from core.config import SteeringConfig
+from core.config import Params, SteeringConfig
 from core.context import RunContext
 from core.data import Dataset
 from core.data.lexicon import Lexicon
 from core.data.prompts import letter_ids, prompt_ids
 from core.data.schema import Instance
+from core.data.splits import SplitNeed
 from core.data.textchecks import sentiment
 from core.errors import InputError
 from core.models.loader import LoadedModel
@@ -242,6 +243,12 @@ def _generate_batch(cfg: SteeringConfig, ctx: RunContext, tools: Tools, batch: l
 def rubrics(ds: Dataset) -> dict[str, dict[str, str]]:
     """Each family's 0/1/2 rubric, keyed by family id."""
     return {fam: rubric_of(f.rubric) for fam, f in ds.families.items()}
+
+
+def splits_needed(params: Params) -> SplitNeed:
+    """The independent classifier trains on the train families and is validated on the test families."""
+    return SplitNeed("families", (("train",), ("test",)), "train families to fit the empathy classifier and "
+                     "test families to validate it")
 
 
 def fit_scorers(cfg: SteeringConfig, ctx: RunContext, judge: LoadedModel | None) -> tuple[Tools, pd.DataFrame]:

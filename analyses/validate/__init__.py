@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from analyses.harness import PhaseRun, final
-from analyses.validate.review import stratified_sample
 from core.config import ValidateConfig
 from core.context import RunContext
 from core.data import Dataset
@@ -33,6 +32,7 @@ from core.data.generated import load_generated
 from core.data.lexicon import Lexicon
 from core.raters.embedding import embed, mean_pairwise_distance
 from core.raters.judge import JudgeItem, expected, score
+from core.review import stratified_sample
 
 CLASSES = ((True, "empathic"), (False, "not_empathic"))
 

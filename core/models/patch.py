@@ -20,6 +20,7 @@ import torch
 from core.models import engine
 from core.models.loader import LoadedModel
 from core.models.rows import Edit, Row, batches
+from core.models.traced_rows import traced_edited_logits
 
 __all__ = ["Edit", "Row", "RowsOutput", "residual_gradients", "run_rows", "shared_prefix"]
 
@@ -56,6 +57,8 @@ def run_rows(model: LoadedModel, rows: Sequence[Row], prefix_len: int, token_ids
     """
     prefix = shared_prefix(rows, prefix_len)
     _check_starts(rows, capture)
+    if model.remote:  # traces only (NDIF): whole rows in one trace each, core/models/traced_rows.py
+        reuse_prefix, skip_blocks = False, False
     cache = engine.prefix_cache(model, [list(prefix)])[0] if reuse_prefix and prefix_len else None
     offset = prefix_len if cache is not None else 0
     logits = torch.zeros(len(rows), len(token_ids))
@@ -64,7 +67,8 @@ def run_rows(model: LoadedModel, rows: Sequence[Row], prefix_len: int, token_ids
     for idx in batches([(len(r.ids), r.start if skip else 0) for r in rows], batch_rows):
         batch = [rows[i] for i in idx]
         start = batch[0].start if skip else 0
-        logits[idx], store = engine.edited_logits(model, batch, offset, cache, token_ids, capture, start)
+        run = traced_edited_logits if model.remote else engine.edited_logits
+        logits[idx], store = run(model, batch, offset, cache, token_ids, capture, start)
         for layer, h in store.items():
             captured[layer].append((idx, h[:, prefix_len - offset:].float().cpu()))
     return RowsOutput(logits, {layer: _gather(parts, len(rows)) for layer, parts in captured.items()})
@@ -87,6 +91,9 @@ def residual_gradients(model: LoadedModel, rows: Sequence[Sequence[int]], prefix
     sharing the prefix) form one batch; rows never interact, so one backward of the summed scores gives
     every row's gradient at every layer and position (the prefix still comes from the KV cache).
     """
+    if model.remote:
+        raise ValueError("attribution patching needs a local backward pass; set patching.attribution=false "
+                         "for a remote (NDIF) model")
     prefix = shared_prefix([Row(tuple(r)) for r in rows], prefix_len)
     cache = engine.prefix_cache(model, [list(prefix)])[0] if prefix_len else None
     offset = prefix_len if cache is not None else 0

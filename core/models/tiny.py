@@ -1,6 +1,7 @@
 """Tiny random-init models of every supported family, for offline tests of each adapter path.
 
-They share the embedded model's tokenizer (and chat template) so text handling is exercised too.
+They share one small byte-level BPE tokenizer with a chat template, built in code
+(core/models/tiny_tokenizer.py), so text handling is exercised and nothing comes from the embedded wheel.
 """
 
 from __future__ import annotations
@@ -24,12 +25,11 @@ def _tokenizer() -> Any:
     from core.config import ModelSpec
     from core.models.loader import load_tokenizer
 
-    return load_tokenizer(ModelSpec(source="tiny", hf_id="tiny", family="llama"))  # one tokenizer for all
+    return load_tokenizer(ModelSpec(source="tiny", hf_id="tiny", family="llama"))  # one for all
 
 
 def tiny_config(family: str, tok: Any = None) -> Any:
-    """The tiny config of `family` (vocabulary and special ids of the embedded model's tokenizer, `tok`
-    when given)."""
+    """The tiny config of `family` (vocabulary and special ids of the tiny tokenizer, `tok` when given)."""
     tok = _tokenizer() if tok is None else tok
     config_cls = getattr(transformers, FAMILIES[family].config_class)
     # the tokenizer's special ids, not the family defaults (Phi3Config's eos 32000 is another token here)
@@ -38,7 +38,7 @@ def tiny_config(family: str, tok: Any = None) -> Any:
 
 
 def build_tiny(family: str, seed: int = 0) -> tuple[Any, Any]:
-    """A (model, tokenizer) pair: random weights, fixed seed, the embedded model's tokenizer, and the
+    """A (model, tokenizer) pair: random weights, fixed seed, the tiny tokenizer, and the
     family's attention implementation (core/models/families.py), as a hub checkpoint would load."""
     tok = _tokenizer()
     torch.manual_seed(seed)

@@ -1,5 +1,5 @@
 """P3: the TUI never computes, so importing it must not load torch, nnsight, transformers, vllm or
-analyses; and the headless core (catalog, runner, pipeline_state) imports without Textual."""
+analyses; and the headless core (catalog, runner, pipeline_state, reads, review_session) imports without Textual."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ FORBIDDEN = ["torch", "nnsight", "transformers", "vllm", "analyses"]
 APP_MODULES = [
     "app", "app.__main__", "app.config", "app.catalog", "app.runner", "app.pipeline_state",
     "app.messages", "app.tui", "app.screens.pipeline", "app.screens.results", "app.widgets.auroc_plot",
+    "app.reads", "app.review_session", "app.screens.findings", "app.screens.review", "app.screens.transcripts",
+    "app.screens.plots", "app.screens.provenance", "app.widgets.charts",
 ]
 
 
@@ -34,5 +36,6 @@ def test_app_imports_nothing_that_computes() -> None:
 
 
 def test_headless_modules_import_without_textual() -> None:
-    headless = ["app", "app.config", "app.catalog", "app.runner", "app.pipeline_state"]
+    headless = ["app", "app.config", "app.catalog", "app.runner", "app.pipeline_state", "app.reads",
+                "app.review_session"]
     assert _loaded_after(headless, ["textual", "textual_plotext"]) == []

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from app.pipeline_state import (
     MODEL_PHASES,
+    beside_profiles,
     finished_models,
     gpu_badge,
     gpu_profiles,
+    of_profile,
     phase_statuses,
     profile_names,
     stage_names,
@@ -69,3 +71,18 @@ def test_real_dvc_yaml_stages_are_phases() -> None:
 
     root = Path(__file__).resolve().parents[2]
     assert set(stage_names(root / "dvc.yaml")) == set(PHASES)
+
+
+def test_status_is_per_profile(repo: Path) -> None:
+    outputs = repo / "outputs"
+    shutil.copytree(outputs / "probes" / "m1", outputs / "probes" / "m1@v0")
+    shutil.rmtree(outputs / "extract" / "m1")
+    shutil.copytree(outputs / "probes" / "m1", outputs / "extract" / "m1@v0")
+    smoke = {s.name: s for s in phase_statuses(repo, outputs, "smoke")}
+    v0 = {s.name: s for s in phase_statuses(repo, outputs, "v0")}
+    # A v0 run (m1@v0) is no run of the smoke profile, and a smoke run (m1) none of v0.
+    assert smoke["extract"].state == "not run" and smoke["probes"].models == ("m1",)
+    assert v0["extract"].models == ("m1@v0",) and v0["probes"].models == ("m1@v0",)
+    assert beside_profiles(repo / "params.yaml") == {"v0"}
+    assert of_profile("m1@v0", "v0", True) and not of_profile("m1", "v0", True)
+    assert not of_profile("m1@v0", "smoke", False) and of_profile("m1", "smoke", False)

@@ -10,8 +10,13 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Log, ProgressBar
 
 from app import make_app
+from app.screens.findings import FindingsScreen
 from app.screens.pipeline import PipelineScreen
+from app.screens.plots import PlotsScreen
 from app.screens.results import ResultsScreen
+from app.screens.review import ReviewScreen
+from app.screens.transcripts import TranscriptsScreen
+from tests.app.conftest import fixture_review_source
 
 SIZE = (120, 40)
 FAKE = [sys.executable, "-c",
@@ -27,16 +32,17 @@ async def settle(pilot: Pilot) -> None:
 
 
 @pytest.mark.asyncio
-async def test_switch_screens_with_p_and_r(repo: Path) -> None:
-    app = make_app(root=repo)
+async def test_every_screen_has_its_key(repo: Path) -> None:
+    app = make_app(root=repo, gpu_probe=(), review_source=fixture_review_source)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert isinstance(app.screen, PipelineScreen)
-        await pilot.press("r")
-        await settle(pilot)
-        assert isinstance(app.screen, ResultsScreen)
-        await pilot.press("p")
-        assert isinstance(app.screen, PipelineScreen)
+        assert isinstance(app.screen, FindingsScreen)  # the landing view
+        for key, screen in (("p", PipelineScreen), ("r", ResultsScreen), ("h", ReviewScreen),
+                            ("t", TranscriptsScreen), ("l", PlotsScreen), ("f", FindingsScreen),
+                            ("p", PipelineScreen)):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, screen), key
 
 
 @pytest.mark.asyncio
@@ -89,7 +95,8 @@ async def test_export_current_view(repo: Path) -> None:
 @pytest.mark.asyncio
 async def test_run_streams_lines_into_the_log(repo: Path) -> None:
     calls = []
-    app = make_app(root=repo, argv_for=lambda phase, profile: calls.append((phase, profile)) or FAKE)
+    app = make_app(root=repo, mode="pipeline", gpu_probe=(),
+                   argv_for=lambda phase, profile: calls.append((phase, profile)) or FAKE)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("down", "x")  # the second phase: probes
@@ -104,7 +111,7 @@ async def test_run_streams_lines_into_the_log(repo: Path) -> None:
 
 @pytest.mark.asyncio
 async def test_cancel_a_running_phase(repo: Path) -> None:
-    app = make_app(root=repo, argv_for=lambda phase, profile: SLEEP)
+    app = make_app(root=repo, mode="pipeline", gpu_probe=(), argv_for=lambda phase, profile: SLEEP)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("x")
@@ -123,10 +130,32 @@ async def test_cancel_a_running_phase(repo: Path) -> None:
 
 @pytest.mark.asyncio
 async def test_profile_switch_changes_badges(repo: Path) -> None:
-    app = make_app(root=repo)
+    app = make_app(root=repo, mode="pipeline", gpu_probe=())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("s")  # smoke -> paper
         screen = app.screen
         assert screen.profile == "paper"
         assert "GPU" in str(screen.query("PhaseItem").first().label.render())
+
+
+@pytest.mark.asyncio
+async def test_gpu_badge_from_the_probe_and_the_runner_kept_by_its_handler(repo: Path) -> None:
+    probe = (sys.executable, "-c", "print('NVIDIA H200, 143771 MiB')")
+    app = make_app(root=repo, mode="pipeline", gpu_probe=probe, argv_for=lambda phase, profile: FAKE)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert screen.device == "NVIDIA H200, 143771 MiB"
+        assert "NVIDIA H200, 143771 MiB" in str(screen.query_one("#profile").render())
+        await pilot.press("x")
+        await settle(pilot)
+        assert screen.runner is not None and screen.runner.argv == FAKE and not screen.runner.running
+
+
+@pytest.mark.asyncio
+async def test_no_gpu_visible_when_the_probe_fails(repo: Path) -> None:
+    app = make_app(root=repo, mode="pipeline", gpu_probe=(sys.executable, "-c", "raise SystemExit(9)"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.screen.device == "" and "no GPU visible" in str(app.screen.query_one("#profile").render())

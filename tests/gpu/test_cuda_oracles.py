@@ -5,34 +5,17 @@ for every tiny family, in float32 and bfloat16. EIA_TEST_DEVICE=cpu runs the sam
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
 
-from core.config import ModelSpec
 from core.data.prompts import prompt_ids
 from core.models.capture import residual_stream
 from core.models.families import FAMILIES, get_path
-from core.models.loader import load_model
 from core.models.steer import Sampling, SteeredRow, Steering, cut_at_eos, generate_steered
 from core.models.text import collate, encode
-from tests.conftest import FAMILIES as TINY_FAMILIES
+from tests.gpu.conftest import DEVICE, TOLERANCE
 
 pytestmark = pytest.mark.gpu
-DEVICE = os.environ.get("EIA_TEST_DEVICE", "cuda")
-TOLERANCE = {torch.float32: 1e-4, torch.bfloat16: 5e-2}
-
-
-@pytest.fixture(scope="module", params=[(f, d) for f in TINY_FAMILIES for d in TOLERANCE],
-                ids=lambda p: f"{p[0]}-{str(p[1]).removeprefix('torch.')}")
-def tiny_on_device(request):
-    if DEVICE == "cuda" and not torch.cuda.is_available():
-        pytest.skip("no CUDA device")  # `make test-gpu` does not reach this: it says so and exits 0
-    family, dtype = request.param
-    model = load_model(f"tiny-{family}", ModelSpec(source="tiny", hf_id=f"tiny-{family}", family=family), DEVICE)
-    model.hf.to(dtype)
-    return model, dtype
 
 
 def test_layer_l_is_hf_hidden_states_l_plus_1(tiny_on_device):

@@ -8,10 +8,20 @@ import torch
 
 from analyses.causal.runs import Engine, attribution, base_runs, interchange, order_lds, set_projection, steer
 from core.config import ModelSpec
-from core.data.prompts import counterbalanced
+from core.data.prompts import aligned_instances
 from core.models.capture import residual_stream
 from core.models.loader import load_model
 from core.models.patch import Edit, Row, residual_gradients, run_rows
+
+
+def first_aligned(tokenizer):
+    """The counterbalanced pairs of the dataset's first instance whose cue and neutral event have
+    equal token lengths under `tokenizer` (the tiny models' tokenizer aligns fewer than the embedded one)."""
+    from core.data import load_dataset
+    from tests.conftest import ROOT
+
+    ds = load_dataset(ROOT / "data" / "dataset_expanded.json", ROOT / "data" / "scenarios.json")
+    return next(iter(aligned_instances(tokenizer, list(ds.instances.values()))[0].values()))
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +31,7 @@ def tiny_llama():
 
 @pytest.fixture(scope="module")
 def setup(tiny_llama, request):
-    from core.data import load_dataset
-    from tests.conftest import ROOT
-
-    ds = load_dataset(ROOT / "data" / "dataset_expanded.json", ROOT / "data" / "scenarios.json")
-    pairs = counterbalanced(tiny_llama.tokenizer, next(iter(ds.instances.values())))
+    pairs = first_aligned(tiny_llama.tokenizer)
     engine = Engine(tiny_llama)
     return engine, pairs, base_runs(engine, pairs, range(tiny_llama.n_layers))
 
@@ -138,11 +144,7 @@ def test_attribution_batches_both_orders_like_single_rows(setup):
 
 
 def test_every_family_batched_sweep_with_skipping_equals_one_pass_each(tiny):
-    from core.data import load_dataset
-    from tests.conftest import ROOT
-
-    ds = load_dataset(ROOT / "data" / "dataset_expanded.json", ROOT / "data" / "scenarios.json")
-    pairs = counterbalanced(tiny.tokenizer, next(iter(ds.instances.values())))
+    pairs = first_aligned(tiny.tokenizer)
     engine = Engine(tiny)
     base = base_runs(engine, pairs, range(tiny.n_layers))
     rows = [[interchange(base, o, layer, [pair.span[0], pair.length - 1]) for layer in range(tiny.n_layers)]

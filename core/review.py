@@ -5,6 +5,10 @@ columns a person fills in — `label_ok_a` / `label_ok_b` (is this text what its
 `realism` (1-5: could a thoughtful agent have written it) and a free `note`. Importing checks every
 row (bad input is an InputError naming file:line and column) before anything is stored. Agreement
 with the labels is the share of texts the reviewer confirmed, overall and per label.
+
+The CLI (`python -m analyses review`) and the TUI's review screen share this module: the same sampler,
+the same sheet, and one import path (`import_sheet`), so a rating typed in either lands in the same
+table after the same checks. Nothing here loads a model, so the TUI may import it (P3).
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ import hashlib
 import random
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from core import paths
 from core.errors import InputError
+from core.store import read_table, write_tables
 
 PAIR_COLUMNS = ["pair_id", "source", "family", "pair_kind", "label_a", "text_a", "label_b", "text_b"]
 RATING_COLUMNS = ["label_ok_a", "label_ok_b", "realism", "note"]
@@ -142,3 +149,61 @@ def summary(reviews: pd.DataFrame, min_realism: int) -> pd.DataFrame:
              ("all", "pairs_accepted_share", len(accepted(reviews, min_realism)) / reviews.pair_id.nunique(),
               reviews.pair_id.nunique())]
     return pd.DataFrame(rows, columns=["scope", "check", "value", "n"])
+
+
+def review_pairs(params: Any, source: str = "data", model: str | None = None) -> pd.DataFrame:
+    """Every reviewable pair as the sheet's pair columns (dataset pairs, or generated ones), plus the
+    `situation` both texts answer where the dataset has it (shown by the TUI, not written to sheets)."""
+    if source == "data":
+        from core.data import load_dataset
+
+        ds = load_dataset(params.data.dataset, params.data.scenarios)
+        rows = [{"pair_id": p.pair_id, "source": p.positive.source, "family": p.family, "pair_kind": p.kind,
+                 "label_a": text_label(p.positive.empathic, p.positive.task), "text_a": p.positive.text,
+                 "label_b": text_label(p.negative.empathic, p.negative.task), "text_b": p.negative.text,
+                 "situation": p.positive.prompt}
+                for p in ds.pairs]
+        return pd.DataFrame(rows)
+    from core.data.generated import load_generated
+
+    texts, pairs = load_generated([model] if model else None)
+    if pairs.empty:
+        return pd.DataFrame(columns=["pair_id"])
+    by_id = texts.set_index("text_id")
+    out = []
+    for p in pairs.itertuples():
+        a, b = by_id.loc[p.text_id_a], by_id.loc[p.text_id_b]
+        out.append({"pair_id": p.pair_id, "source": a.source, "family": p.family, "pair_kind": p.pair_kind,
+                    "label_a": text_label(bool(a.empathic), a.task), "text_a": a.text,
+                    "label_b": text_label(bool(b.empathic), b.task), "text_b": b.text})
+    return pd.DataFrame(out)
+
+
+def sheet_name(source: str, n: int, seed: int) -> str:
+    """The file name of a sampled sheet (the CLI and the TUI resume the same file)."""
+    return f"review-{source}-n{n}-s{seed}.csv"
+
+
+def save_sheet(sheet: pd.DataFrame, path: Path) -> None:
+    """Write a sheet with whatever ratings it holds so far (atomically: a quit never leaves half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    sheet[PAIR_COLUMNS + RATING_COLUMNS].to_csv(tmp, index=False, quoting=csv.QUOTE_NONNUMERIC)
+    tmp.replace(path)
+
+
+def load_sheet(path: Path) -> pd.DataFrame:
+    """A sheet as text columns, empty ratings as '' (not NaN), for resuming."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def import_sheet(sheet: Path, known: pd.DataFrame, min_realism: int,
+                 folder: Path | None = None) -> pd.DataFrame:
+    """Validate a filled-in sheet against the `known` pairs, store it as `validate_review` under
+    `folder` (default outputs/validate/_review), recompute `validate_review_summary`; returns it."""
+    folder = folder or paths.review_dir()
+    reviews = read_sheet(sheet, {r["pair_id"]: r for r in known.to_dict("records")})
+    write_tables(folder, {"validate_review": reviews}, unit=str(reviews.review_id.iloc[0]))
+    table = summary(read_table(folder, "validate_review"), min_realism)
+    write_tables(folder, {"validate_review_summary": table}, unit="all")
+    return table

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from analyses.__main__ import main
-from analyses.validate.review import (
+from core.errors import InputError
+from core.review import (
     PAIR_COLUMNS,
     accepted,
     read_sheet,
@@ -18,7 +19,6 @@ from analyses.validate.review import (
     text_label,
     write_sheet,
 )
-from core.errors import InputError
 
 
 def _pairs(n_fam: int = 3, kinds=("empathy_task_completed", "task_empathic"), per: int = 4) -> pd.DataFrame:
