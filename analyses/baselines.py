@@ -39,6 +39,7 @@ from core.context import RunContext
 from core.data import Dataset
 from core.data.splits import SplitNeed, assign_splits
 from core.figures import plot_null
+from core.stats.directions import resolve_layers
 from core.stats.estimates import auroc, cluster_bootstrap_auroc
 from core.stats.multiple import holm
 from core.stats.nulls import (
@@ -135,12 +136,13 @@ def _permutation_table(cfg: BaselinesConfig, ctx: RunContext, acts: np.ndarray, 
     return out[front + [c for c in out.columns if c not in front]], nulls
 
 
-def _layer_sets(cfg: BaselinesConfig, methods: set[str], layers: list[int], selected: pd.DataFrame) -> dict:
+def _layer_sets(cfg: BaselinesConfig, methods: set[str], layers: list[int], selected: pd.DataFrame,
+                n_layers: int) -> dict:
     sets = {}
     if "mean_diff" in methods:
         sets["mean_diff"] = layers
-    if "logistic" in methods:
-        grid = set(layers) if cfg.logistic_layers == "all" else set(cfg.logistic_layers) & set(layers)
+    if "logistic" in methods:  # negative logistic_layers count from the last block (one grid, models of any depth)
+        grid = set(resolve_layers(cfg.logistic_layers, n_layers, "params.yaml baselines.logistic_layers")) & set(layers)
         sets["logistic"] = sorted(grid | set(selected[selected.method == "logistic"].layer.astype(int)) & set(layers))
     return sets
 
@@ -180,8 +182,8 @@ def run(cfg: BaselinesConfig, ctx: RunContext) -> PhaseRun:
     clusters = np.array([t.instance_id for t in ds.texts])[test]
     random, random_nulls = _random_table(cfg, acts[:, test], split["y"][test], clusters,
                                          _probe_scores(acts[:, test], directions), layers, ctx.seed)
-    permutation, pair_nulls = _permutation_table(cfg, ctx, acts, split,
-                                                 _layer_sets(cfg, set(directions.method), layers, selected), random)
+    sets = _layer_sets(cfg, set(directions.method), layers, selected, acts.shape[0])
+    permutation, pair_nulls = _permutation_table(cfg, ctx, acts, split, sets, random)
     samples = _samples(ctx, set(selected.layer.astype(int)), random_nulls, pair_nulls, random)
     yield final({"baselines_random": random, "baselines_permutation": permutation,
                  "baselines_null_samples": samples})

@@ -25,7 +25,7 @@ from core.cache import ActivationCache
 from core.config import ExtractConfig, Params
 from core.data import Dataset, Text
 from core.models.capture import pooled_embeddings, pooled_residuals
-from core.models.loader import LoadedModel, revision_key
+from core.models.loader import LoadedModel, plain_template_key, revision_key
 from core.models.text import Encoded, collate, encode, length_buckets
 
 
@@ -71,9 +71,13 @@ class _Part:
 def key_fields(params: Params, alias: str, dataset: Dataset) -> dict[str, object]:
     """What identifies a cache: model, revision, pooling, template, truncation and dataset hash."""
     spec, cfg = params.model(alias), params.extract
-    return {"model": alias, "hf_id": spec.hf_id, "revision": revision_key(spec), "dtype": spec.dtype,
-            "pooling": cfg.pooling, "chat_template": cfg.chat_template, "max_length": cfg.max_length,
-            "dataset_sha256": dataset.sha256}
+    fields: dict[str, object] = {
+        "model": alias, "hf_id": spec.hf_id, "revision": revision_key(spec), "dtype": spec.dtype,
+        "pooling": cfg.pooling, "chat_template": cfg.chat_template, "max_length": cfg.max_length,
+        "dataset_sha256": dataset.sha256}
+    if spec.chat == "plain":  # our template is not in the weights: its text (and response-token rule) keys the cache
+        fields["plain_template"] = plain_template_key()
+    return fields
 
 
 def embedding_fields(params: Params, alias: str, dataset: Dataset) -> dict[str, object]:

@@ -18,9 +18,9 @@ from pydantic import Field, ValidationError, model_validator
 
 from core.data.jsonlines import read_text
 from core.errors import InputError
-from core.specs import ModelShape, ModelSpec, Section
+from core.specs import EmbeddedFile, ModelShape, ModelSpec, Section
 
-__all__ = ["ModelShape", "ModelSpec", "Section", "Params", "load_params", "parse_override"]
+__all__ = ["EmbeddedFile", "ModelShape", "ModelSpec", "Section", "Params", "load_params", "parse_override"]
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -181,6 +181,7 @@ class SteeringConfig(Section):
     degenerate_min_words: Annotated[int, Field(ge=0)]
     breakdown_perplexity: PositiveFloat
     breakdown_degenerate: Annotated[float, Field(gt=0, lt=1)]
+    transfer_alphas: list[float]  # steering_transfer's alphas (0 is the shared reference; [] = no transfer)
 
 
 class PlanConfig(Section):

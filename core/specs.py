@@ -37,14 +37,26 @@ class ModelShape(Section):
     norms_per_layer: PositiveInt  # RMSNorm weight vectors per block (2; Gemma-2 has 4)
 
 
+class EmbeddedFile(Section):
+    """Where an embedded model's GGUF lives: a file inside an installed package, or (assemble) a file
+    that the package's `assemble(path)` writes from its chunk packages."""
+
+    package: str
+    file: str
+    assemble: bool
+
+
 class ModelSpec(Section):
     """One model: where it comes from, how to load it, and (for the plan) its shape."""
 
     source: Literal["embedded", "hub", "tiny"]
     hf_id: str
     revision: str = "main"
-    family: Literal["llama", "phi3", "gemma2", "qwen2", "mistral", "mixtral"]
+    family: Literal["llama", "phi3", "gemma2", "gemma3", "qwen2", "mistral", "mixtral"]
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     device_map: str | None = None
     remote: Literal["ndif"] | None = None  # ndif: traces run on NDIF (core/models/remote.py), no weights here
+    embedded: EmbeddedFile | None = None
+    # base models have no chat template: ours (core/models/text.py) renders their prompts
+    chat: Literal["model", "plain"] = "model"
     shape: ModelShape | None = None  # required by `analyses plan` for the profile's models

@@ -59,6 +59,23 @@ DERIVED: dict[str, Query] = {
         "SELECT r.profile, s.* EXCLUDE (run_id, model), s.model, s.run_id "
         "FROM probes_selected s JOIN runs r USING (run_id) ORDER BY s.model, r.profile, s.method",
         needs=("probes_selected", "runs")),
+    # The detection-vs-causal map (issue 14): per model and layer, how well the probe decodes (test AUROC,
+    # mean-difference probe, v1 profiles) beside what the causal phases measured there: the cue's total
+    # effect and the part through the probe direction (mediation), and the steering effect on the
+    # classifier at the largest positive alpha, pooled over task-conflict prompts (NULL off the steered layer).
+    "collect_layer_map": Query(
+        "Detection vs causal effect by layer (test AUROC; mediation TE and NIE; steering effect at max alpha)",
+        "SELECT a.model, a.layer, a.auroc AS test_auroc, a.ci_low AS auroc_ci_low, a.ci_high AS auroc_ci_high, "
+        "m.te, m.te_ci_low, m.te_ci_high, m.nie, m.nie_ci_low, m.nie_ci_high, m.nie_p_holm, "
+        "s.steering_alpha, s.steering_effect, s.steering_ci_low, s.steering_ci_high, s.steering_success "
+        "FROM probes_auroc a JOIN runs r USING (run_id) "
+        "LEFT JOIN mediation_effects m ON m.model = a.model AND m.layer = a.layer "
+        "LEFT JOIN (SELECT model, layer, alpha AS steering_alpha, effect AS steering_effect, "
+        "ci_low AS steering_ci_low, ci_high AS steering_ci_high, success AS steering_success FROM steering_summary "
+        "WHERE scorer = 'classifier' AND family = 'ALL:task_conflict' AND alpha > 0 "
+        "QUALIFY alpha = max(alpha) OVER (PARTITION BY model, layer)) s ON s.model = a.model AND s.layer = a.layer "
+        "WHERE a.split = 'test' AND a.method = 'mean_diff' AND r.profile <> 'v0' ORDER BY a.model, a.layer",
+        needs=("probes_auroc", "runs", "mediation_effects", "steering_summary")),
 }
 
 # Each causal phase answers its own questions in its own table (P4); the summary reads them together.

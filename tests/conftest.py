@@ -11,7 +11,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 ROOT = Path(__file__).resolve().parents[1]
-FAMILIES = ["llama", "phi3", "gemma2", "qwen2", "mistral", "mixtral"]
+FAMILIES = ["llama", "phi3", "gemma2", "gemma3", "qwen2", "mistral", "mixtral"]
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +22,16 @@ def embedded():
 
     params = load_params(ROOT / "params.yaml")
     return load_model("smollm2-135m", params.model("smollm2-135m"))
+
+
+@pytest.fixture(scope="session")
+def embedded_gemma3():
+    """The second embedded model, Gemma-3-270M base (float32, CPU; minutes the first time, then cached)."""
+    from core.config import load_params
+    from core.models.loader import load_model
+
+    params = load_params(ROOT / "params.yaml")
+    return load_model("gemma3-270m", params.model("gemma3-270m"))
 
 
 @pytest.fixture(scope="session", params=FAMILIES)

@@ -11,7 +11,7 @@ import yaml
 from analyses import PHASES
 from analyses.deps import PIPELINES, merged, pipeline_outs, stage_deps
 from core import paths
-from core.config import Params, Section
+from core.config import Params, Section, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,6 +75,16 @@ def test_dvc_code_deps_are_what_each_stage_imports():
     assert not any(d.startswith("analyses/steering") for d in extract)  # a steering edit leaves extract cached
     assert "analyses/steering" in steering and "core/models/steer.py" in steering
     assert "core/models/vllm_worker.py" in set(computed["dataset"])  # started as a process, not imported
+
+
+def test_cross_model_stages_depend_on_every_smoke_model():
+    # probes_transfer reads every model's activations, steering_transfer every model's probes too: a stage
+    # that lists only its own model's would run before the other's extraction and silently lose the rows
+    stages, models = _dvc()["stages"], load_params(ROOT / "params.yaml", "smoke").run_models
+    assert len(models) >= 2
+    for stage, needs in (("probes", ["activations"]), ("steering", ["activations", "probes"])):
+        deps = set(stages[stage]["do"]["deps"])
+        assert {f"outputs/{kind}/{m}" for kind in needs for m in models} <= deps, stage
 
 
 def test_no_stage_writes_under_data():

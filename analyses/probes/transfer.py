@@ -1,9 +1,12 @@
 """Cross-model (or cross-layer) transfer of a probe direction through an orthogonal Procrustes map.
 
 Fit W minimising ||Xs W - Xt||_F with W having orthonormal rows (d_s <= d_t) or columns, on the
-centred TRAIN activations of the same texts in both spaces: W = U V^T from the SVD of Xs^T Xt.
+centred TRAIN activations of the same texts in both spaces: W = U V^T from the SVD of Xs^T Xt
+(core/stats/procrustes.py; between models of different width W is semi-orthogonal, no PCA step).
 A source direction v maps to W^T v in the target space, where it is scored on the target's test split
-(AUROC with an instance-clustered CI).
+(AUROC with an instance-clustered CI). Model -> model rows take the source layer at the target's
+chosen layer's relative depth, from every other model of the profile whose extraction is complete;
+score agreement is the Spearman correlation of the two models' own probe scores on the same test texts.
 """
 
 from __future__ import annotations
@@ -18,20 +21,7 @@ from core.activations import key_fields
 from core.cache import ActivationCache
 from core.context import RunContext
 from core.stats.probes import fit_probe
-
-
-def procrustes(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """[d_s, d_t] semi-orthogonal map fitted on paired rows of source and target."""
-    xs = source - source.mean(0)
-    xt = target - target.mean(0)
-    u, _, vt = np.linalg.svd(xs.T @ xt, full_matrices=False)
-    return u @ vt
-
-
-def map_direction(w: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """A source-space unit direction expressed (and renormalised) in the target space."""
-    mapped = w.T @ direction
-    return mapped / np.linalg.norm(mapped)
+from core.stats.procrustes import map_direction, matched_layer, procrustes
 
 
 def transfer_row(src: np.ndarray, tgt: np.ndarray, frame: Frame) -> dict[str, float]:
@@ -61,7 +51,7 @@ def transfer(ctx: RunContext, acts: np.ndarray, frame: Frame, layer: int) -> pd.
         if not cache.complete:
             continue
         src = cache.load(ids)
-        src_layer = round((layer + 1) / acts.shape[0] * src.shape[0]) - 1  # same relative depth
+        src_layer = matched_layer(layer, acts.shape[0], src.shape[0])
         rows.append({"source_model": other, "target_model": ctx.alias, "source_layer": src_layer,
                      "target_layer": layer, **transfer_row(src[src_layer], acts[layer], frame)})
     return pd.DataFrame(rows)

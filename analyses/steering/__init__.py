@@ -28,6 +28,10 @@ prompts, p_holm by Holm over every alpha != 0 x scorer of one (layer, prompt gro
 <= `fwer` with the effect in alpha's sign; elbow alpha per sign = the smallest |alpha| from which every
 larger |alpha| succeeds; breakdown alpha per sign = the smallest |alpha| whose coherence fails.
 
+Transfer (analyses/steering/transfer.py, `steering_transfer`): this model steered with each other
+model's direction carried through a Procrustes map, beside its own direction and a random one of the
+same norm, on the same prompts and seeds.
+
 Resumable: each (layer, prompt) is a work unit (analyses/harness.py); the harness writes each one's
 rows as soon as its batch is scored, so a kill loses at most the batch running (`batch_rows` rows),
 and a rerun of a killed sweep generates only the batches not written, planned as in an uninterrupted
@@ -50,6 +54,7 @@ from tqdm import tqdm
 from analyses.harness import PhaseRun, Tables, Units, final
 from analyses.steering import judging
 from analyses.steering.scorers import EmpathyClassifier, auroc_row, is_degenerate, repetition_rate
+from analyses.steering.transfer import transfer_table
 from analyses.steering.verdicts import Rules, summarise
 from core.config import Params, SteeringConfig
 from core.context import RunContext
@@ -317,4 +322,7 @@ def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
     summary = summarise(gen, scores, swept["steering_coherence"], Rules.of(cfg), ctx.seed)
     norm_rows = pd.DataFrame([{"layer": k, "median_norm": v[0], "n_tokens": v[1], "n_texts": cfg.norm_texts}
                               for k, v in sorted(norms.items())])
-    yield final({"steering_summary": summary, "steering_classifier": classifier_rows, "steering_norms": norm_rows})
+    carried = [transfer_table(cfg, ctx, prompts, layer, layers[layer], tools.classifier.predict, tools.lexicon,
+                              lambda pid, s: row_seed(ctx.seed, pid, s)) for layer in sorted(layers)]
+    yield final({"steering_summary": summary, "steering_classifier": classifier_rows, "steering_norms": norm_rows,
+                 "steering_transfer": pd.concat(carried, ignore_index=True)})

@@ -28,6 +28,9 @@ FAMILIES: dict[str, FamilyFacts] = {
     "llama": FamilyFacts(config_class="LlamaConfig"),
     "phi3": FamilyFacts(config_class="Phi3Config"),
     "gemma2": FamilyFacts(config_class="Gemma2Config", attn_implementation="eager"),
+    # Gemma-3 text: Gemma3ForCausalLM; 5 sliding-window layers to 1 global, embeddings scaled by sqrt(d)
+    # inside the embedding module, a norm after each sublayer; the block still returns the stream
+    "gemma3": FamilyFacts(config_class="Gemma3TextConfig"),
     "qwen2": FamilyFacts(config_class="Qwen2Config"),
     "mistral": FamilyFacts(config_class="MistralConfig"),
     "mixtral": FamilyFacts(config_class="MixtralConfig"),

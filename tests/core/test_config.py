@@ -18,7 +18,7 @@ def test_profiles_overlay_sections():
     v0 = load_params(ROOT / "params.yaml", "v0")
     assert v0.extract.pooling == "v0_mean" and v0.probes.layers == [8, 12, 16, 20, 24]
     smoke = load_params(ROOT / "params.yaml", "smoke")
-    assert smoke.extract.pooling == "response_mean" and smoke.run_models == ["smollm2-135m"]
+    assert smoke.extract.pooling == "response_mean" and smoke.run_models == ["smollm2-135m", "gemma3-270m"]
     assert smoke.hash() != v0.hash()
 
 

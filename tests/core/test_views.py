@@ -86,6 +86,28 @@ def test_probes_profiles_puts_each_row_beside_its_run_profile(con: duckdb.DuckDB
                                      ["v0", "mean_diff", 5, "m", "r2"]]
 
 
+def test_layer_map_puts_auroc_mediation_and_steering_on_each_models_layers(con: duckdb.DuckDBPyConnection) -> None:
+    runs = pd.DataFrame({"run_id": ["p", "v"], "profile": ["smoke", "v0"]})
+    auroc = pd.DataFrame({"run_id": ["p"] * 4 + ["v"], "model": ["a", "a", "b", "b", "a"],
+                          "layer": [0, 1, 0, 1, 0], "split": "test", "method": "mean_diff",
+                          "auroc": [0.6, 0.9, 0.7, 0.8, 0.1], "ci_low": 0.0, "ci_high": 1.0})
+    med = pd.DataFrame({"model": ["a", "b"], "layer": [1, 0], "te": [0.5, 0.2], "te_ci_low": 0.0, "te_ci_high": 1.0,
+                        "nie": [0.1, 0.05], "nie_ci_low": 0.0, "nie_ci_high": 0.2, "nie_p_holm": 0.5})
+    steer = pd.DataFrame({"model": "a", "layer": 1, "scorer": ["classifier", "classifier", "classifier", "vader"],
+                          "family": ["ALL:task_conflict", "ALL:task_conflict", "ALL:task_free", "ALL:task_conflict"],
+                          "alpha": [10.0, 20.0, 20.0, 20.0], "effect": [0.1, 0.3, 0.9, 0.9], "ci_low": 0.0,
+                          "ci_high": 0.5, "success": False})
+    for name, frame in (("runs", runs), ("probes_auroc", auroc), ("mediation_effects", med),
+                        ("steering_summary", steer)):
+        con.register(name, frame)
+    out = con.sql(views.DERIVED["collect_layer_map"].sql).df()
+    assert out[["model", "layer"]].values.tolist() == [["a", 0], ["a", 1], ["b", 0], ["b", 1]]  # no v0 row
+    assert out.test_auroc.tolist() == [0.6, 0.9, 0.7, 0.8]
+    assert out.te.isna().tolist() == [True, False, False, True] and out.te[1] == 0.5
+    assert out.steering_effect.isna().tolist() == [True, False, True, True]
+    assert out.steering_effect[1] == 0.3 and out.steering_alpha[1] == 20.0  # max alpha, task conflict, classifier
+
+
 def test_listing_sql_round_trips_through_parquet(con: duckdb.DuckDBPyConnection, tmp_path) -> None:
     a, b = tmp_path / "a.parquet", tmp_path / "it's.parquet"  # a quote in a path is escaped
     pd.DataFrame({"x": [1, 2], "y": ["p", "q"]}).to_parquet(a)

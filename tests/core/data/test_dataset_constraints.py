@@ -89,10 +89,9 @@ def test_minimal_pairs_are_token_aligned_and_differ_only_in_the_slot(ds):
     from transformers import AutoTokenizer
 
     from core.config import load_params
-    from core.models.loader import embedded_dir, revision_key
+    from core.models.loader import embedded_dir
 
-    tok = AutoTokenizer.from_pretrained(embedded_dir(revision_key(load_params(ROOT / "params.yaml")
-                                                                  .model("smollm2-135m"))))
+    tok = AutoTokenizer.from_pretrained(embedded_dir(load_params(ROOT / "params.yaml").model("smollm2-135m")))
     for inst in ds.instances.values():
         mp = inst.minimal_pair
         start = mp.template.index("{event}")

