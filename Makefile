@@ -4,12 +4,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= smoke
 TORCH_INDEX ?=
-export HF_HUB_OFFLINE := 1
-export TRANSFORMERS_OFFLINE := 1
 export DVC_NO_ANALYTICS := 1
 export TOKENIZERS_PARALLELISM := false
+# `make repro PROFILE=paper` runs in the GPU image (Dockerfile): its own Python, torch and vLLM, and the hub
+# reachable with HF_TOKEN. So it builds no CPU venv and forces nothing offline; every other verb does both.
+PAPER_REPRO := $(and $(filter paper,$(PROFILE)),$(filter repro,$(MAKECMDGOALS)))
+ifeq ($(PAPER_REPRO),)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
 # dvc.yaml's stages call `python`: make it the venv's
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+endif
 
 COMPAT_VENV := .venv-compat
 COMPAT := requirements/compat-5.20.txt
@@ -83,10 +88,18 @@ lint: setup
 tui: setup
 	$(PY) -m app
 
+ifeq ($(PROFILE),paper)
+# Every phase for the paper profile's models, as DVC stages (pipelines/paper/dvc.yaml), with the image's python
+# and dvc; size it first with `python -m analyses plan --profile paper --gpus N`.
+repro:
+	if [ ! -d data ]; then dvc pull --quiet data.dvc; fi
+	dvc repro pipelines/paper/dvc.yaml
+else
 repro: setup
 	for m in $$($(PY) -c "from core.config import load_params as l; print(' '.join(l(profile='$(PROFILE)').run_models))"); do \
 	  for p in extract probes; do $(PY) -m analyses $$p --profile $(PROFILE) --model $$m || exit $$?; done; done
 	$(PY) -m analyses collect --profile $(PROFILE)
+endif
 
 # Each script prints its ratios against a baseline timed in the same run. nulls.py reads the smoke
 # activation cache, so extract runs first (a no-op when the cache is there). gpu_shapes.py says it needs

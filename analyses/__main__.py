@@ -6,6 +6,7 @@
   python -m analyses summary
   python -m analyses claims [--update]; python -m analyses report [--check]   (analyses/cli.py)
   python -m analyses deps [--write]   (each dvc.yaml stage's code deps, from the import graph)
+  python -m analyses plan [--profile paper] [--gpu-memory GB] [--gpus N] [--price USD]   (GPU sizing, analyses/plan.py)
   python -m analyses dataset [promote] ...; python -m analyses review sample|import ...  (analyses/cli.py)
 
 Exit codes: 0 ok, 2 bad input (file:line: field message, nothing written), 1 any other failure.
@@ -18,7 +19,7 @@ import os
 import sys
 import traceback
 
-from analyses import PHASES, cli
+from analyses import PHASES, cli, plan
 from core.errors import InputError
 
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
             sp.add_argument("--eval", default=None, metavar="FILE",
                             help="score FILE (ours or v0 JSONL) with the probes trained on our train families")
     cli.add_review_parser(sub)
+    plan.add_parser(sub)
     cli.add_claims_parsers(sub)
     return p
 
@@ -90,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             from analyses.summary import print_summary
 
             print_summary()
+        elif args.command == "plan":
+            return plan.main(args)
         elif args.command == "deps":
             from analyses.deps import main as deps
 

@@ -10,7 +10,11 @@ used is written as the folder; otherwise each used file is listed. So a change t
 code reruns only the stages that use it: editing a steering verdict leaves extract cached.
 
 The printed or written lists replace each stage's deps under core/ and analyses/. Other deps (data,
-outputs/...) stay as they are. tests/test_contracts.py checks that dvc.yaml equals what this computes.
+outputs/...) stay as they are. Every pipeline in PIPELINES is rewritten: dvc.yaml (the smoke profile) and
+pipelines/paper/dvc.yaml (the paper profile, run from the root: `wdir: ../..`). In a profile's own pipeline
+collect depends on each out of that file's stages, one per model of the profile: a folder such as
+outputs/probes would also hold the smoke pipeline's outs and pull its stages into the paper run.
+tests/test_contracts.py checks that both files equal what this computes.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 CODE = ("core", "analyses")
 ENTRY_FILES = ("analyses", "analyses.__main__", "analyses.cli")  # deps as files; imports not followed
+PIPELINES = {"dvc.yaml": None, "pipelines/paper/dvc.yaml": "paper"}  # file -> the profile whose outs collect lists
 _STARTS = re.compile(r'"-m",\s*"([\w.]+)"')
 
 
@@ -100,8 +105,30 @@ def merged(old: list[str], code: list[str]) -> list[str]:
     return [d for d in rest if not d.startswith("outputs/")] + code + [d for d in rest if d.startswith("outputs/")]
 
 
-def rewritten(dvc_yaml: Path, deps: dict[str, list[str]]) -> str:
-    """dvc.yaml's text with every stage's code deps set to `deps` (comments and layout kept)."""
+def pipeline_outs(doc: Any, models: list[str]) -> list[str]:
+    """Every out of a pipeline's stages but collect, a foreach stage's once per model (`${item}`)."""
+    outs = []
+    for name, stage in doc["stages"].items():
+        body = stage.get("do", stage)
+        names = [next(iter(o)) if isinstance(o, dict) else str(o) for o in body.get("outs", [])]
+        items = models if "foreach" in stage else [""]
+        outs += [n.replace("${item}", m) for n in names for m in items if name != "collect"]
+    return outs
+
+
+def collect_deps(params_yaml: Path, profile: str | None, doc: Any) -> list[str] | None:
+    """collect's output deps in a profile's own pipeline (None: the file keeps its own)."""
+    if profile is None:
+        return None
+    import yaml
+
+    models = yaml.safe_load(params_yaml.read_text(encoding="utf-8"))["profiles"][profile]["models"]
+    return pipeline_outs(doc, [str(m) for m in models])
+
+
+def rewritten(dvc_yaml: Path, deps: dict[str, list[str]], profile: str | None = None, root: Path = ROOT) -> str:
+    """dvc.yaml's text with every stage's code deps set to `deps` (comments and layout kept), and in a
+    profile's pipeline collect's output deps set to its stages' outs."""
     import io
 
     from ruamel.yaml import YAML  # what DVC itself edits dvc.yaml with: round-trips comments
@@ -110,24 +137,31 @@ def rewritten(dvc_yaml: Path, deps: dict[str, list[str]]) -> str:
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 120
     doc = yaml.load(dvc_yaml.read_text(encoding="utf-8"))
+    outs = collect_deps(root / "params.yaml", profile, doc)
     for name, stage in doc["stages"].items():
         body = stage.get("do", stage)
-        body["deps"] = merged([str(d) for d in body.get("deps", [])], deps[name])
+        old = [str(d) for d in body.get("deps", [])]
+        if name == "collect" and outs is not None:
+            old = [d for d in old if not d.startswith("outputs/")] + outs
+        body["deps"] = merged(old, deps[name])
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue()
 
 
 def main(write: bool, root: Path = ROOT) -> int:
-    """Print each stage's code deps; with `write`, put them into dvc.yaml. Exit 1 if it was stale."""
+    """Print each stage's code deps; with `write`, put them into every pipeline file. Exit 1 if one was stale."""
     import yaml
 
-    dvc_yaml = root / "dvc.yaml"
-    deps = stage_deps(yaml.safe_load(dvc_yaml.read_text(encoding="utf-8"))["stages"], root)
-    for stage, paths in deps.items():
-        print(f"{stage}: {' '.join(paths)}")
-    text, old = rewritten(dvc_yaml, deps), dvc_yaml.read_text(encoding="utf-8")
-    if write and text != old:
-        dvc_yaml.write_text(text, encoding="utf-8")
-        print(f"wrote {dvc_yaml}")
-    return 0 if write or text == old else 1
+    stale = False
+    for name, profile in PIPELINES.items():
+        dvc_yaml = root / name
+        deps = stage_deps(yaml.safe_load(dvc_yaml.read_text(encoding="utf-8"))["stages"], root)
+        for stage, paths in deps.items():
+            print(f"{name}:{stage}: {' '.join(paths)}")
+        text, old = rewritten(dvc_yaml, deps, profile, root), dvc_yaml.read_text(encoding="utf-8")
+        stale |= text != old
+        if write and text != old:
+            dvc_yaml.write_text(text, encoding="utf-8")
+            print(f"wrote {dvc_yaml}")
+    return 0 if write or not stale else 1

@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from core.data.jsonlines import read_text
 from core.errors import InputError
+from core.specs import EmbeddedFile, ModelShape, ModelSpec, Section
+
+__all__ = ["EmbeddedFile", "ModelShape", "ModelSpec", "Section", "Params", "load_params", "parse_override"]
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -27,42 +30,6 @@ PositiveFloat = Annotated[float, Field(gt=0)]
 warnings.filterwarnings("ignore", message='Field name "validate"', category=UserWarning)
 
 Pooling = Literal["response_mean", "last_token", "v0_mean"]
-
-
-class Section(BaseModel):
-    """Base for every params section: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class EmbeddedFile(Section):
-    """Where an embedded model's GGUF lives: a file inside an installed package, or (assemble) a file
-    that the package's `assemble(path)` writes from its chunk packages."""
-
-    package: str
-    file: str
-    assemble: bool
-
-
-class ModelSpec(Section):
-    """One model: where it comes from and how to load it."""
-
-    source: Literal["embedded", "hub", "tiny"]
-    hf_id: str
-    revision: str = "main"
-    family: Literal["llama", "phi3", "gemma2", "gemma3", "qwen2", "mistral", "mixtral"]
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
-    device_map: str | None = None
-    remote: Literal["ndif"] | None = None  # ndif: traces run on NDIF (core/models/remote.py), no weights here
-    embedded: EmbeddedFile | None = None
-    # base models have no chat template: ours (core/models/text.py) renders their prompts
-    chat: Literal["model", "plain"] = "model"
-
-    @model_validator(mode="after")
-    def _embedded_has_a_file(self) -> ModelSpec:
-        if self.source == "embedded" and self.embedded is None:
-            raise ValueError("an embedded model needs `embedded: {package, file, assemble}`")
-        return self
 
 
 class DataConfig(Section):
@@ -115,7 +82,7 @@ class DatasetConfig(Section):
     target_words: tuple[PositiveInt, PositiveInt]  # within validate's words_min..words_max (checked in Params)
     crossed_every: PositiveInt
     instances_per_unit: PositiveInt
-    vllm_tensor_parallel_size: PositiveInt
+    vllm_tensor_parallel_size: Literal["auto"] | PositiveInt  # auto: every visible GPU, resolved at run time
     vllm_max_model_len: PositiveInt
     vllm_gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)]
     promote_min_realism: Annotated[int, Field(ge=1, le=5)]
@@ -217,6 +184,19 @@ class SteeringConfig(Section):
     transfer_alphas: list[float]  # steering_transfer's alphas (0 is the shared reference; [] = no transfer)
 
 
+class PlanConfig(Section):
+    """`python -m analyses plan`: the sizing assumptions (not a phase; each is documented in params.yaml)."""
+
+    forward_tokens_per_s_per_b: PositiveFloat  # prefill throughput of one GPU on a 1B-parameter model
+    decode_tokens_per_s_per_b: PositiveFloat  # generated tokens per second, same scaling
+    load_gb_per_s: PositiveFloat  # weights read from disk into GPU memory
+    tokens_per_word: PositiveFloat
+    template_tokens: Annotated[int, Field(ge=0)]  # chat template and system tokens around each text
+    memory_headroom: Annotated[float, Field(gt=0, le=1)]  # usable share of a GPU's memory
+    gpu_memory_gb: PositiveFloat  # default of --gpu-memory
+    price_per_gpu_hour: Annotated[float, Field(ge=0)]  # default of --price (dollars)
+
+
 class Profile(Section):
     """A named overlay: which models run, and per-section overrides."""
 
@@ -254,6 +234,7 @@ class Params(Section):
     ablation: AblationConfig
     mediation: MediationConfig
     steering: SteeringConfig
+    plan: PlanConfig
 
     @model_validator(mode="after")
     def _targets_within_length_rules(self) -> Params:

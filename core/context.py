@@ -94,6 +94,14 @@ class RunContext:
         loaded = load_model(alias, self.params.model(alias), self.device)
         return self.opened(loaded) if alias == self.alias or self.alias == "_all" else loaded
 
+    def release_model(self) -> None:
+        """Free the run's model (a judge that does not fit beside it loads next); a later `model` reloads it."""
+        loaded = self.__dict__.pop("model", None)
+        if loaded is not None:
+            from core.models.loader import unload
+
+            unload(loaded)
+
     def opened(self, source: R) -> R:
         """Record the revision of what the run reads its model through (for a generation backend the phase
         builds itself); returns it unchanged."""

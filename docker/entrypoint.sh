@@ -3,9 +3,10 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: docker/entrypoint.sh {tui | repro [DVC_REPRO_ARGS...] | test [PYTEST_ARGS...] | shell}" >&2
+  echo "usage: docker/entrypoint.sh {tui | repro [paper] [DVC_REPRO_ARGS...] | test [PYTEST_ARGS...] | shell}" >&2
   echo "  tui    open the TUI (default); restores data/ from the bundled DVC remote first if missing" >&2
-  echo "  repro  dvc pull, then dvc repro with the given arguments" >&2
+  echo "  repro  dvc pull, then dvc repro with the given arguments (the smoke pipeline, dvc.yaml)" >&2
+  echo "         repro paper: the paper profile's pipeline, pipelines/paper/dvc.yaml (GPU; hub models via HF_TOKEN)" >&2
   echo "  test   python -m pytest -q with the given arguments (GPU tests: test -m gpu)" >&2
   echo "  shell  an interactive bash in the project directory" >&2
 }
@@ -26,6 +27,7 @@ case "$cmd" in
   repro)
     # --allow-missing: pipeline outputs that the bundled remote lacks are recomputed by repro.
     dvc pull --allow-missing
+    if [ "${1:-}" = "paper" ]; then shift; exec dvc repro pipelines/paper/dvc.yaml "$@"; fi
     exec dvc repro "$@"
     ;;
   test)

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from analyses import PHASES
-from analyses.deps import merged, stage_deps
+from analyses.deps import PIPELINES, merged, pipeline_outs, stage_deps
 from core import paths
 from core.config import Params, Section, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _dvc() -> dict:
-    return yaml.safe_load((ROOT / "dvc.yaml").read_text())
+def _dvc(name: str = "dvc.yaml") -> dict:
+    return yaml.safe_load((ROOT / name).read_text())
 
 
 def _params_yaml() -> dict:
@@ -29,8 +30,9 @@ def _sections() -> dict[str, type[Section]]:
             if isinstance(f.annotation, type) and issubclass(f.annotation, Section) and name != "models"}
 
 
-def test_phase_names_agree_everywhere():
-    stages = _dvc()["stages"]
+@pytest.mark.parametrize("pipeline", PIPELINES)
+def test_phase_names_agree_everywhere(pipeline):
+    stages = _dvc(pipeline)["stages"]
     analyses = ROOT / "analyses"
     modules = {p.stem for p in analyses.glob("*.py")} | {p.parent.name for p in analyses.glob("*/__init__.py")}
     assert set(stages) == set(PHASES)
@@ -65,8 +67,8 @@ def test_human_review_is_validate_s_and_survives_a_validate_rerun():
 
 
 def test_dvc_code_deps_are_what_each_stage_imports():
-    stages, computed = _dvc()["stages"], stage_deps(PHASES)
-    for name, stage in stages.items():
+    computed = stage_deps(PHASES)
+    for name, stage in [(n, s) for p in PIPELINES for n, s in _dvc(p)["stages"].items()]:
         deps = stage.get("do", stage)["deps"]
         assert deps == merged(deps, computed[name]), f"{name}: run `python -m analyses deps --write`"
     extract, steering = set(computed["extract"]), set(computed["steering"])
@@ -86,7 +88,7 @@ def test_cross_model_stages_depend_on_every_smoke_model():
 
 
 def test_no_stage_writes_under_data():
-    for stage in _dvc()["stages"].values():
+    for stage in [s for p in PIPELINES for s in _dvc(p)["stages"].values()]:
         body = stage.get("do", stage)
         for out in body.get("outs", []):
             name = next(iter(out)) if isinstance(out, dict) else out
@@ -97,3 +99,38 @@ def test_readme_shows_the_two_commands():
     readme = (ROOT / "README.md").read_text()
     assert "make run" in readme and "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_paper_pipeline_runs_every_phase_for_the_paper_models_from_the_root():
+    paper, smoke = _dvc("pipelines/paper/dvc.yaml"), _dvc()
+    models = _params_yaml()["profiles"]["paper"]["models"]
+    for name, stage in paper["stages"].items():
+        body = stage.get("do", stage)
+        assert body["wdir"] == "../.." and "--profile paper" in body["cmd"], name
+        assert stage.get("foreach", "${profiles.paper.models}") == "${profiles.paper.models}", name
+    smoke_outs = set(pipeline_outs(smoke, _params_yaml()["profiles"]["smoke"]["models"])) | {
+        "outputs/results.duckdb", "outputs/collect/_all"}
+    paper_outs = set(pipeline_outs(paper, models))
+    assert not any(a == b or a.startswith(f"{b}/") or b.startswith(f"{a}/") for a in paper_outs for b in smoke_outs)
+    collect = [d for d in paper["stages"]["collect"]["deps"] if d.startswith("outputs/")]
+    assert collect == pipeline_outs(paper, models) and all(d.rsplit("/", 1)[-1] in models for d in collect)
+
+
+@pytest.mark.slow
+def test_dvc_builds_the_paper_dag_without_the_smoke_stages():
+    import os
+    import subprocess
+    import sys
+
+    dvc = Path(sys.executable).parent / "dvc"
+    res = subprocess.run([str(dvc), "dag", "--dot", "pipelines/paper/dvc.yaml"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "DVC_NO_ANALYTICS": "1"})
+    assert res.returncode == 0, res.stderr
+    lines = [line.strip() for line in res.stdout.splitlines()]
+    nodes = {line.strip('";') for line in lines if line.startswith('"') and "->" not in line}
+    models = _params_yaml()["profiles"]["paper"]["models"]
+    per_model = [n for n, p in PHASES.items() if p.per_model]
+    expected = {f"pipelines/paper/dvc.yaml:{p}@{m}" for p in per_model for m in models}
+    expected |= {f"pipelines/paper/dvc.yaml:{p}" for p, ph in PHASES.items() if not ph.per_model} | {"data.dvc"}
+    assert nodes == expected
+    assert '"pipelines/paper/dvc.yaml:extract@llama3-70b" -> "pipelines/paper/dvc.yaml:probes@llama3-70b"' in res.stdout

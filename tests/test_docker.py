@@ -92,3 +92,31 @@ def test_push_results_needs_a_supported_remote():
     assert subprocess.run(["bash", script], capture_output=True, text=True).returncode == 2
     res = subprocess.run(["bash", script, "gs://bucket/x"], capture_output=True, text=True)
     assert res.returncode == 2 and "only s3:// and ssh://" in res.stderr
+
+
+def test_entrypoint_repro_paper_runs_the_paper_pipeline(tmp_path):
+    """With a stand-in `dvc` on PATH that records its arguments: `repro paper` targets pipelines/paper/dvc.yaml."""
+    log = tmp_path / "dvc.log"
+    (tmp_path / "dvc").write_text(f'#!/usr/bin/env bash\necho "$*" >> {log}\n')
+    (tmp_path / "dvc").chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    for argv in (["repro", "paper", "--dry"], ["repro"]):
+        res = subprocess.run(["bash", str(ROOT / "docker/entrypoint.sh"), *argv], capture_output=True, text=True,
+                             timeout=30, env=env)
+        assert res.returncode == 0, res.stderr
+    assert log.read_text().splitlines() == ["pull --allow-missing", "repro pipelines/paper/dvc.yaml --dry",
+                                            "pull --allow-missing", "repro"]
+
+
+def test_make_repro_paper_uses_the_image_python_and_forces_nothing_offline():
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("no make")
+    paper = subprocess.run([make, "-pn", "repro", "PROFILE=paper"], cwd=ROOT, capture_output=True, text=True,
+                           timeout=60).stdout
+    recipe = subprocess.run([make, "-n", "repro", "PROFILE=paper"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60).stdout
+    assert "dvc repro pipelines/paper/dvc.yaml" in recipe and ".venv" not in recipe  # no CPU venv, no setup
+    assert "HF_HUB_OFFLINE := 1" not in paper and "TRANSFORMERS_OFFLINE := 1" not in paper
+    smoke = subprocess.run([make, "-pn", "repro"], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
+    assert "HF_HUB_OFFLINE := 1" in smoke and "pip install" in smoke  # the CPU path keeps its venv and offline

@@ -15,7 +15,8 @@ Scores per generation: P(empathic) from an independent classifier (MiniLM senten
 logistic regression fit on the TRAIN families; held-out AUROC on the TEST families in
 `steering_classifier`), the empathy-lexicon rate (whole words), VADER compound sentiment, and a
 0/1/2 rubric judge read from next-token logits (its model is configurable; `weak` marks a judge under
-1B parameters, such as the embedded 135M model). Without generating, the forced-choice logit
+1B parameters, such as the embedded 135M model; where it runs, beside the steered model or after it is
+freed, is analyses/steering/judging.py). Without generating, the forced-choice logit
 difference LD = logit(empathic letter) - logit(task letter) under the same intervention. Coherence:
 perplexity of the generated tokens under the unsteered model, repeated-trigram rate, and a
 degenerate flag (under `degenerate_min_words` words, or repetition >= `degenerate_repetition`).
@@ -51,7 +52,8 @@ import torch
 from tqdm import tqdm
 
 from analyses.harness import PhaseRun, Tables, Units, final
-from analyses.steering.scorers import EmpathyClassifier, is_degenerate, repetition_rate
+from analyses.steering import judging
+from analyses.steering.scorers import EmpathyClassifier, auroc_row, is_degenerate, repetition_rate
 from analyses.steering.transfer import transfer_table
 from analyses.steering.verdicts import Rules, summarise
 from core.config import Params, SteeringConfig
@@ -63,12 +65,11 @@ from core.data.schema import Instance
 from core.data.splits import SplitNeed
 from core.data.textchecks import sentiment
 from core.errors import InputError
-from core.models.loader import LoadedModel, load_model
+from core.models.loader import LoadedModel
 from core.models.scoring import continuation_nll, forced_choice_text, judge_scores, steered_last_logits
 from core.models.steer import Sampling, SteeredRow, Steering, generate_steered, median_response_norms
 from core.raters.judge import JudgeItem
 from core.stats.directions import load_directions, selected_layer
-from core.stats.estimates import auroc, bootstrap_auroc
 
 GENERIC_RUBRIC = {"0": "Ignores the person in need.", "1": "Offers some help when it costs nothing.",
                   "2": "Helps the person in need at a real cost to itself."}
@@ -135,7 +136,7 @@ class Tools:
     """What scores a generation: the steered model, the judge, the classifier, the lexicon."""
 
     model: LoadedModel
-    judge: LoadedModel
+    judge: LoadedModel | None  # None: the judge scores after the sweep, once the model is freed
     classifier: EmpathyClassifier
     lexicon: Lexicon
 
@@ -216,8 +217,10 @@ def _scores(cfg: SteeringConfig, tools: Tools, prompts: list[Prompt], gen: pd.Da
     items = [JudgeItem(prompts[r.prompt].text, prompts[r.prompt].rubric, t) for r, t in zip(rows, texts, strict=True)]
     ld = _forced_choice(cfg, tools, prompts, steering, alpha_grid(cfg))
     values = {"classifier": tools.classifier.predict(texts), "lexicon": [tools.lexicon.rate(t) for t in texts],
-              "vader": [sentiment(t) for t in texts], "judge": judge_scores(tools.judge, items),
+              "vader": [sentiment(t) for t in texts],
               "forced_choice_ld": [ld.get((prompts[r.prompt].prompt_id, r.alpha), np.nan) for r in rows]}
+    if tools.judge is not None:
+        values["judge"] = judge_scores(tools.judge, items)
     scores = pd.concat([pd.DataFrame({"generation_id": gen.generation_id, "scorer": name,
                                       "value": np.asarray(v, dtype=float)}) for name, v in values.items()])
     return scores.dropna(subset=["value"])
@@ -242,18 +245,9 @@ def _generate_batch(cfg: SteeringConfig, ctx: RunContext, tools: Tools, batch: l
                                        for name, df in tables.items()}
 
 
-def _judge_model(cfg: SteeringConfig, ctx: RunContext) -> LoadedModel:
-    if cfg.judge == ctx.alias:
-        return ctx.model
-    return load_model(cfg.judge, ctx.params.model(cfg.judge), ctx.device)
-
-
-def _auroc_row(scorer: str, used: str, scores: np.ndarray, labels: np.ndarray, n_train: int, weak: bool,
-               cfg: SteeringConfig, seed: int) -> dict:
-    lo, hi = bootstrap_auroc(scores, labels, cfg.n_bootstrap, seed)
-    return {"scorer": scorer, "scored_by": used, "n_train": n_train, "n_test": int(labels.size),
-            "test_auroc": float(auroc(scores, labels)), "ci_low": lo, "ci_high": hi, "weak": weak}
-
+def rubrics(ds: Dataset) -> dict[str, dict[str, str]]:
+    """Each family's 0/1/2 rubric, keyed by family id."""
+    return {fam: rubric_of(f.rubric) for fam, f in ds.families.items()}
 
 
 def splits_needed(params: Params) -> SplitNeed:
@@ -261,8 +255,10 @@ def splits_needed(params: Params) -> SplitNeed:
     return SplitNeed("families", (("train",), ("test",)), "train families to fit the empathy classifier and "
                      "test families to validate it")
 
-def fit_scorers(cfg: SteeringConfig, ctx: RunContext, judge: LoadedModel) -> tuple[Tools, pd.DataFrame]:
-    """Fit the classifier on TRAIN families; every scorer's AUROC (empathic vs not) on TEST families."""
+
+def fit_scorers(cfg: SteeringConfig, ctx: RunContext, judge: LoadedModel | None) -> tuple[Tools, pd.DataFrame]:
+    """Fit the classifier on TRAIN families; every scorer's AUROC (empathic vs not) on TEST families (the
+    judge's in its own pass when it is None: it runs after the steered model is freed)."""
     ds, lexicon = ctx.dataset, Lexicon.load(ctx.params.data.lexicon)
     train = [t for t in ds.texts if t.split == "train"]
     test = [t for t in ds.texts if t.split == "test"]
@@ -271,17 +267,15 @@ def fit_scorers(cfg: SteeringConfig, ctx: RunContext, judge: LoadedModel) -> tup
     clf = EmpathyClassifier.fit([t.text for t in train], [t.empathic for t in train], cfg.classifier_c, ctx.seed)
     y = np.array([t.empathic for t in test])
     texts = [t.text for t in test]
-    weak = sum(p.numel() for p in judge.hf.parameters()) < 1e9
-    rows = [_auroc_row("classifier", "all-MiniLM-L6-v2 + logistic regression", clf.predict(texts), y, len(train),
-                       False, cfg, ctx.seed),
-            _auroc_row("lexicon", "data/lexicon.json rate", np.array([lexicon.rate(t) for t in texts]), y, 0, False,
-                       cfg, ctx.seed),
-            _auroc_row("vader", "vaderSentiment compound", np.array([sentiment(t) for t in texts]), y, 0, False,
-                       cfg, ctx.seed)]
-    pick = np.linspace(0, len(test) - 1, min(cfg.judge_validation_texts, len(test))).round().astype(int)
-    if len(set(y[pick])) == 2:
-        items = [JudgeItem(test[i].prompt, rubric_of(ds.families[test[i].family].rubric), test[i].text) for i in pick]
-        rows.append(_auroc_row("judge", cfg.judge, judge_scores(judge, items), y[pick], 0, weak, cfg, ctx.seed))
+    n, seed = cfg.n_bootstrap, ctx.seed
+    rows = [auroc_row("classifier", "all-MiniLM-L6-v2 + logistic regression", clf.predict(texts), y, len(train),
+                      False, n, seed),
+            auroc_row("lexicon", "data/lexicon.json rate", np.array([lexicon.rate(t) for t in texts]), y, 0, False,
+                      n, seed),
+            auroc_row("vader", "vaderSentiment compound", np.array([sentiment(t) for t in texts]), y, 0, False,
+                      n, seed)]
+    if judge is not None:
+        rows += judging.judge_auroc(cfg, ctx, judge, rubrics(ds))
     return Tools(ctx.model, judge, clf, lexicon), pd.DataFrame(rows)
 
 
@@ -291,12 +285,22 @@ def norm_texts(ds: Dataset, n: int) -> list[tuple[str, str]]:
     return [(ds.texts[i].prompt, ds.texts[i].text) for i in idx]
 
 
+def _judge_items(prompts: list[Prompt], gen: pd.DataFrame) -> dict[str, JudgeItem]:
+    by_id = {p.prompt_id: p for p in prompts}
+    return {g.generation_id: JudgeItem(by_id[g.prompt_id].text, by_id[g.prompt_id].rubric, g.text)
+            for g in gen.itertuples()}
+
+
 def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
-    """Sweep alphas on every selected layer and prompt (one work unit per layer x prompt), then summarise."""
-    ds, model = ctx.dataset, ctx.model
+    """Sweep alphas on every selected layer and prompt (one work unit per layer x prompt), judge them after
+    the sweep when the judge does not fit beside the model (analyses/steering/judging.py), summarise."""
+    ds = ctx.dataset
     layers, prompts = steered_layers(cfg, ctx), select_prompts(cfg, ds)
-    norms = median_response_norms(model, norm_texts(ds, cfg.norm_texts), sorted(layers), cfg.norm_max_length)
-    tools, classifier_rows = fit_scorers(cfg, ctx, _judge_model(cfg, ctx))
+    norms = median_response_norms(ctx.model, norm_texts(ds, cfg.norm_texts), sorted(layers), cfg.norm_max_length)
+    longest = max(len(prompt_ids(ctx.model.tokenizer, p.text)) for p in prompts) + cfg.max_new_tokens
+    where, device = judging.placement(cfg, ctx, longest)
+    judge = None if where == "after_model" else judging.load_judge(cfg, ctx, device)
+    tools, classifier_rows = fit_scorers(cfg, ctx, judge)
     units = {unit_id(layer, p): (layer, p) for layer in sorted(layers) for p in prompts}
     rows_per_unit = len(alpha_grid(cfg)) * cfg.samples
 
@@ -309,8 +313,13 @@ def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
                     yield uid, tables
 
     swept = (yield Units(tuple(units), sweep)).tables
-    summary = summarise(swept["steering_generations"], swept["steering_scores"], swept["steering_coherence"],
-                        Rules.of(cfg), ctx.seed)
+    gen, scores = swept["steering_generations"], swept["steering_scores"]
+    if judge is None:
+        del tools  # the steered model's last reference here, so release_model can free its memory
+        late = (yield Units((judging.JUDGE_UNIT,), lambda todo: [(judging.JUDGE_UNIT, judging.after_model(
+            cfg, ctx, device, gen, _judge_items(prompts, gen), rubrics(ds)))])).tables
+        scores = pd.concat([scores, late["steering_scores"]], ignore_index=True)
+    summary = summarise(gen, scores, swept["steering_coherence"], Rules.of(cfg), ctx.seed)
     norm_rows = pd.DataFrame([{"layer": k, "median_norm": v[0], "n_tokens": v[1], "n_texts": cfg.norm_texts}
                               for k, v in sorted(norms.items())])
     carried = [transfer_table(cfg, ctx, prompts, layer, layers[layer], tools.classifier.predict, tools.lexicon,

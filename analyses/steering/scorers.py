@@ -16,6 +16,7 @@ from sklearn.linear_model import LogisticRegression
 
 from core.data.textchecks import words
 from core.raters.embedding import embed
+from core.stats.estimates import auroc, bootstrap_auroc
 
 
 @dataclass(frozen=True)
@@ -47,3 +48,11 @@ def repetition_rate(text: str, n: int = 3) -> float:
 def is_degenerate(text: str, n: int, max_repetition: float, min_words: int) -> bool:
     """Empty or near-empty output (fewer than `min_words` words), or looping (repetition >= max)."""
     return len(words(text)) < min_words or repetition_rate(text, n) >= max_repetition
+
+
+def auroc_row(scorer: str, used: str, scores: np.ndarray, labels: np.ndarray, n_train: int, weak: bool,
+              n_bootstrap: int, seed: int) -> dict:
+    """One steering_classifier row: a scorer's test AUROC (empathic vs not) with its bootstrap 95% CI."""
+    lo, hi = bootstrap_auroc(scores, labels, n_bootstrap, seed)
+    return {"scorer": scorer, "scored_by": used, "n_train": n_train, "n_test": int(labels.size),
+            "test_auroc": float(auroc(scores, labels)), "ci_low": lo, "ci_high": hi, "weak": weak}

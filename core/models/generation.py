@@ -146,9 +146,22 @@ class TransformersBackend:
                             for r, (text, n, done) in zip(requests, rows, strict=True)]
 
 
+def resolve_tensor_parallel(size: int | str) -> int:
+    """vLLM's tensor-parallel size: an int as given; "auto" = the GPUs this process sees
+    (torch.cuda.device_count(), so CUDA_VISIBLE_DEVICES narrows it). No GPU: an error naming the knob."""
+    if size != "auto":
+        return int(size)
+    import torch
+
+    count = torch.cuda.device_count()
+    if count < 1:
+        raise RuntimeError("dataset.vllm_tensor_parallel_size is auto, but no CUDA GPU is visible")
+    return count
+
+
 @dataclass(frozen=True)
 class VllmSettings:
-    tensor_parallel_size: int = 1
+    tensor_parallel_size: int | str = 1  # "auto": every visible GPU, counted when the job is built
     max_model_len: int = 4096
     gpu_memory_utilization: float = 0.9
 
@@ -173,9 +186,12 @@ class VllmBackend:
         self.eos = eos_ids(load_generation_config(spec), self.tokenizer) if eos is None else eos
 
     def job(self, units: list[Unit]) -> dict[str, Any]:
-        """The JSON job sent to the worker: prompts as token ids (`chat_ids`), the end-of-turn ids."""
+        """The JSON job sent to the worker: prompts as token ids (`chat_ids`), the end-of-turn ids, and a
+        tensor-parallel size of "auto" resolved here, at run time."""
+        settings = {**asdict(self.settings),
+                    "tensor_parallel_size": resolve_tensor_parallel(self.settings.tensor_parallel_size)}
         return {"model": self.spec.hf_id, "revision": self.spec.revision, "dtype": self.spec.dtype,
-                "seed": self.seed, "sampling": asdict(self.sampling), **asdict(self.settings),
+                "seed": self.seed, "sampling": asdict(self.sampling), **settings,
                 "stop_token_ids": self.eos,
                 "units": [{"unit": uid, "requests": [self._request(r) for r in reqs]} for uid, reqs in units]}
 

@@ -215,6 +215,23 @@ def _load_hub(spec: ModelSpec, device: str) -> tuple[Any, Any, str]:
     return model, load_tokenizer(spec), str(resolved)
 
 
+def visible_gpus() -> tuple[int, int]:
+    """(CUDA GPUs this process sees, bytes of memory of the smallest); (0, 0) without CUDA."""
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    sizes = [torch.cuda.get_device_properties(i).total_memory for i in range(count)]
+    return count, min(sizes, default=0)
+
+
+def unload(loaded: LoadedModel) -> None:
+    """Drop a model's weights and hand its GPU memory back (the caller holds no other reference)."""
+    import gc
+
+    loaded.hf = None
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def load_model(alias: str, spec: ModelSpec, device: str = "cpu") -> LoadedModel:
     """Load any configured model in eval mode on `device`."""
     from transformers import AutoModelForCausalLM, AutoTokenizer

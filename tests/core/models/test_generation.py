@@ -182,3 +182,20 @@ def test_only_the_worker_imports_vllm():
     assert offenders == []
     worker = (ROOT / "core" / "models" / "vllm_worker.py").read_text()
     assert 'importlib.import_module(os.environ.get(ENGINE_ENV, "vllm"))' in worker
+
+
+def test_auto_tensor_parallel_is_the_visible_gpu_count_at_run_time(monkeypatch, tiny_llama):
+    import torch
+
+    from core.models.generation import resolve_tensor_parallel
+
+    assert resolve_tensor_parallel(2) == 2
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
+    assert resolve_tensor_parallel("auto") == 3
+    base = _vllm(tokenizer=tiny_llama.tokenizer)
+    backend = VllmBackend(base.spec, base.sampling, VllmSettings(tensor_parallel_size="auto"), seed=5,
+                          tokenizer=base.tokenizer, eos=base.eos)
+    assert backend.job([])["tensor_parallel_size"] == 3
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    with pytest.raises(RuntimeError, match="vllm_tensor_parallel_size is auto"):
+        resolve_tensor_parallel("auto")
