@@ -22,7 +22,7 @@ ONE_FAMILY := -k "not phi3 and not gemma2 and not qwen2 and not mistral and not 
 # never looks green and an empty tier never fails for an unstated reason.
 PYTEST = run_pytest() { "$$@"; rc=$$?; [ $$rc -ne 5 ] || { echo "error: no tests selected: $$*" >&2; rc=1; }; return $$rc; }; run_pytest
 
-.PHONY: setup run test test-fast test-gpu test-compat lint tui repro bench image clean
+.PHONY: setup run test test-fast test-gpu test-compat lint tui claims repro bench image clean
 
 setup: $(VENV)/.installed data/dataset_expanded.json
 
@@ -77,6 +77,10 @@ lint: setup
 
 tui: setup
 	$(PY) -m app
+
+# Each README claim recomputed from outputs/results.duckdb (after `dvc pull` or `make run`); exit 1 on a miss.
+claims: setup
+	$(PY) -m analyses claims
 
 repro: setup
 	for m in $$($(PY) -c "from core.config import load_params as l; print(' '.join(l(profile='$(PROFILE)').run_models))"); do \
