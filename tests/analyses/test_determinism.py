@@ -19,8 +19,8 @@ def _run_twice(root, data) -> tuple[list[dict[str, dict[str, str]]], set[str]]:
     """Digests of every table of PHASES after each of two identical runs in the same project, and the
     run ids the probes runs got."""
     args = ["--set", f"data.dataset={data}", "--set", "probes.n_bootstrap=50", "--set", "probes.layers=[0,14,29]",
-            "--set", "baselines.n_directions=100", "--set", "baselines.n_permutations=50",
-            "--set", "baselines.logistic_permutations=5", "--set", "baselines.logistic_layers=[14]"]
+            "--set", "baselines.n_directions=100", "--set", "baselines.n_permutations=100",
+            "--set", "baselines.logistic_permutations=10", "--set", "baselines.logistic_layers=[14]"]
     digests, run_ids = [], set()
     for _ in range(2):
         assert [main([phase, *args]) for phase in PHASES] == [0, 0]
