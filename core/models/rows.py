@@ -49,7 +49,10 @@ class Row:
 class Scorer(Protocol):
     """Turns a batch's kept logits into per-row scores (core/models/continuation.py has the two kinds)."""
 
-    width: int  # score columns per row
+    @property
+    def width(self) -> int:
+        """Score columns per row."""
+        ...
 
     def keep(self, rows: Sequence[Row]) -> int:
         """How many final positions of logits the batch needs."""
