@@ -92,7 +92,8 @@ def _run(engine: Engine, pairs: Sequence[ChoicePair], rows: Sequence[Sequence[Ro
     scores = out.scores.double().numpy()
     lds, extra = scores[:, 0] * signs, scores[:, 1]
     cut = np.cumsum([0] + [len(variant) for variant in rows])
-    res = [{layer: h[cut[v]:cut[v + 1]] for layer, h in out.residuals.items()} for v in range(len(rows))]
+    own = [pairs[v].length - pairs[0].prefix_len for v in range(len(rows))]  # each variant's own positions
+    res = [{layer: h[cut[v]:cut[v + 1], :own[v]] for layer, h in out.residuals.items()} for v in range(len(rows))]
     return ([lds[cut[v]:cut[v + 1]] for v in range(len(rows))], [extra[cut[v]:cut[v + 1]] for v in range(len(rows))],
             res)
 

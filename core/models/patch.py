@@ -73,10 +73,12 @@ def run_rows(model: LoadedModel, rows: Sequence[Row], prefix_len: int, scorer: S
 
 
 def _gather(parts: list[tuple[list[int], torch.Tensor]], n: int) -> torch.Tensor:
+    # rows of different lengths (answers of different lengths) are zero-padded at the end to the longest
+    width = max(h.shape[1] for _, h in parts)
     first = parts[0][1]
-    out = torch.zeros(n, *first.shape[1:])
+    out = torch.zeros(n, width, *first.shape[2:])
     for idx, h in parts:
-        out[idx] = h
+        out[idx, :h.shape[1]] = h
     return out
 
 

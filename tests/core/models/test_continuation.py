@@ -96,6 +96,8 @@ def test_patching_under_the_continuation_metric_equals_a_hooked_forward(tiny_lla
     pairs = variants(tiny_llama.tokenizer, instance, "continuation")
     engine = Engine(tiny_llama, metric="continuation")
     base = base_runs(engine, pairs, range(tiny_llama.n_layers))
+    for v, pair in enumerate(pairs):  # answers of different lengths: each variant keeps its own positions
+        assert base.clean[v][0].shape[0] == pair.length - pair.prefix_len
     layer, positions = 1, list(range(*pairs[0].span))
     lds, _ = order_lds(engine, pairs, [[interchange(base, v, layer, positions)] for v in range(len(pairs))])
     patched = float(combine([x[0] for x in lds]))
