@@ -75,7 +75,7 @@ def test_summary_prints_probe_nulls_and_causal_verdicts(workdir, monkeypatch, ca
     out = capsys.readouterr().out
     assert "Probe layer chosen" in out and "Test AUROC by layer" in out and "Length control" in out
     verdicts = out.split("Causal verdicts")[1]
-    assert "Does the model prefer the empathic option" in verdicts
+    assert "Does the empathy cue move the forced choice (continuation metric)?" in verdicts
     assert "Nulls at the chosen layer" not in out  # baselines did not run here
 
 
