@@ -2,9 +2,11 @@
 
 Method (Vig et al. 2020). Treatment: the empathy cue (clean prompt) vs the neutral event (corrupt
 prompt) of a token-aligned minimal pair. Mediator: the projection of layer L's residual on the unit
-probe direction at every position from the cue onwards (`from_cue`, default) or after it
-(`after_cue`). Outcome: the forced-choice logit difference LD (empathic minus task letter, both
-option orders averaged). Per instance and layer:
+probe direction at every prompt position from the cue onwards (`from_cue`, default) or after it
+(`after_cue`). Outcome: the behaviour metric of params.yaml's behaviour section (core/data/prompts.py;
+by default the empathic option's text's mean log-probability per token as the answer minus the task
+option's, else the letter logit difference; both option orders averaged), written LD below. Per
+instance and layer:
   TE  = LD(clean) - LD(corrupt);
   NIE = LD(corrupt run, mediator set to its clean value) - LD(corrupt);
   NDE = LD(clean run, mediator held at its corrupt value) - LD(corrupt).
@@ -15,7 +17,8 @@ Inference (analyses/causal/common.py). Each mean (TE, and NIE and NDE per layer)
 sign-flip p over instances (`te_p`, `nie_p`, `nde_p`; the same flips at every layer); NIE and NDE are
 Holm-adjusted across the layers (`nie_p_holm`, `nde_p_holm`, family-wise error `alpha`). The verdict
 names a layer significant only on the adjusted p, and is "undetermined" unless the total effect's
-bootstrap CI excludes zero: with no effect of the cue there is nothing to mediate, and "no
+bootstrap CI excludes zero (and, under the letter metric, the median compliance mass P(A)+P(B)
+reaches behaviour.min_mass): with no effect of the cue there is nothing to mediate, and "no
 significant indirect effect" would be an empty statement. In a model linear
 in the mediator TE = NIE + NDE exactly (tested); the gap TE - NIE - NDE measures the interaction.
 The NIE and NDE rows of an instance (both orders, every layer) run batched over the shared prefix's KV
@@ -30,12 +33,12 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from analyses.causal.common import CueEffect, directions_for, layer_tests, sign_flip_p
+from analyses.causal.common import CueEffect, cue_effect, directions_for, layer_tests, sign_flip_p
 from analyses.causal.runs import BaseRuns, Engine, base_runs, order_lds, set_projection
 from analyses.harness import PhaseRun, final
 from core.config import MediationConfig
 from core.context import RunContext
-from core.data.prompts import ChoicePair, aligned_instances, sample_instances
+from core.data.prompts import ChoicePair, aligned_instances, combine, sample_instances
 from core.stats.directions import resolve_layers
 from core.stats.estimates import mean_ci
 
@@ -43,7 +46,7 @@ from core.stats.estimates import mean_ci
 def mediator_positions(pair: ChoicePair, where: str) -> list[int]:
     """Positions whose projection is the mediator: from the cue's first token, or after its last."""
     start = pair.span[0] if where == "from_cue" else pair.span[1]
-    return list(range(start, pair.length))
+    return list(range(start, pair.prompt_len))  # the answer continuation is the outcome, not the mediator
 
 
 def instance_effects(engine: Engine, base: BaseRuns, layers: list[int], dirs: dict[int, torch.Tensor],
@@ -52,8 +55,8 @@ def instance_effects(engine: Engine, base: BaseRuns, layers: list[int], dirs: di
     rows = [[set_projection(base, o, layer, mediator_positions(pair, where), dirs[layer], run)
              for layer in layers for run in ("corrupt", "clean")] for o, pair in enumerate(base.pairs)]
     lds, _ = order_lds(engine, base.pairs, rows)
-    ld = (lds[0] + lds[1]) / 2
-    clean, corrupt = float(base.ld_clean.mean()), float(base.ld_corrupt.mean())
+    ld = combine(lds)
+    clean, corrupt = base.value_clean, base.value_corrupt
     return [{"instance_id": base.pairs[0].instance_id, "layer": layer, "te": clean - corrupt,
              "nie": float(ld[2 * i]) - corrupt, "nde": float(ld[2 * i + 1]) - corrupt,
              "ld_clean": clean, "ld_corrupt": corrupt} for i, layer in enumerate(layers)]
@@ -106,22 +109,23 @@ def mediation_verdict(table: pd.DataFrame, te: CueEffect, alpha: float) -> dict[
 
 def run(cfg: MediationConfig, ctx: RunContext) -> PhaseRun:
     """TE, NIE, NDE per instance and layer; the per-layer table with CIs; the verdict."""
-    model, ds = ctx.model, ctx.dataset
+    model, ds, instrument = ctx.model, ctx.dataset, ctx.params.behaviour
     instances = sample_instances(list(ds.instances.values()), cfg.instances_per_family, ctx.seed)
-    pairs, skipped = aligned_instances(model.tokenizer, instances)
+    pairs, skipped = aligned_instances(model.tokenizer, instances, instrument.metric)
     layers = resolve_layers(cfg.layers, model.n_layers)
     dirs = directions_for(ctx, cfg.probe_method, layers)
-    engine = Engine(model, cfg.batch_rows)
-    rows = []
-    for pair in tqdm(pairs.values(), desc="mediation", unit="inst", file=sys.stderr):
+    engine = Engine(model, cfg.batch_rows, metric=instrument.metric)
+    rows, bases = [], {}
+    for iid, pair in tqdm(pairs.items(), desc="mediation", unit="inst", file=sys.stderr):
         base = base_runs(engine, pair, layers)
         rows += instance_effects(engine, base, layers, dirs, cfg.positions)
-    per_instance = pd.DataFrame(rows)
+        bases[iid] = BaseRuns(base.pairs, base.ld_clean, base.ld_corrupt, [], [], base.extra_clean, base.extra_corrupt)
+    per_instance = pd.DataFrame(rows).assign(metric=instrument.metric)
     table = summarise(per_instance, cfg.n_bootstrap, ctx.seed, cfg.min_effect, cfg.n_sign_flips, cfg.alpha)
-    te = CueEffect.of(per_instance.groupby("instance_id").te.first().to_numpy(), cfg.n_bootstrap, ctx.seed)
+    te = cue_effect(bases, instrument.metric, instrument.min_mass, cfg.n_bootstrap, ctx.seed)
     verdict = mediation_verdict(table, te, cfg.alpha)
     if skipped:
         verdict["evidence"] += f"; {len(skipped)} instances skipped (not token-aligned)"
-    yield final({"mediation_effects": table, "mediation_instances": per_instance,
+    yield final({"mediation_effects": table.assign(metric=instrument.metric), "mediation_instances": per_instance,
                  "mediation_verdicts": pd.DataFrame([verdict])})
 

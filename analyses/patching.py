@@ -2,9 +2,11 @@
 
 Method. Each instance gives a token-aligned minimal pair of forced-choice prompts: the scene with an
 empathy cue (clean) or a neutral event of equal token length (corrupt), the question, options (A)/(B)
-and "Answer with A or B.", chat-templated with the generation prompt. Behaviour is the logit
-difference LD = logit(empathic letter) - logit(task letter) at the answer position; both option
-orders are run and averaged (counterbalancing), giving `patching_behaviour`.
+and "Answer with A or B.", chat-templated with the generation prompt. Behaviour is the instrument of
+the behaviour phase (params.yaml `behaviour.metric`, core/data/prompts.py): by default the mean
+log-probability per token of the empathic option's text minus the task option's as the assistant's
+answer (nats/token), or the letter logit difference at the answer position; both option orders are
+averaged. "LD" below is that metric, whichever it is; edits sit at prompt positions only.
 Activation patching (interchange interventions, Geiger et al. 2023) runs the corrupt prompt with the
 clean run's residual written at (layer L, position p), for every token of the differing span and the
 final positions, and reports the recovered fraction (LD_patched - LD_corrupt) / (LD_clean -
@@ -17,7 +19,8 @@ Inference (analyses/causal/common.py): each (layer, position, kind) cell's mean 
 sign-flip p over instances (`delta_p`; the same flips at every layer), Holm-adjusted across the
 layers of its (kind, position) family (`delta_p_holm`, family-wise error `alpha`). A layer is called
 significant only on the adjusted p, and every verdict is "undetermined" while the cue's own total
-effect on the patched instances (clean - corrupt LD) has a bootstrap CI including zero. Attribution patching
+effect on the patched instances (clean - corrupt LD) has a bootstrap CI including zero, or, under the
+letter metric, while their median compliance mass P(A)+P(B) is below behaviour.min_mass. Attribution patching
 ((clean - corrupt) . dLD/dresidual from one forward and backward of the corrupt run, every layer and
 position) is compared with the exact values by Spearman correlation (on the recovered-fraction scale,
 and on the LD-change scale, which stays defined when the cue's effect is too small for a fraction).
@@ -36,7 +39,7 @@ import torch
 from scipy.stats import spearmanr
 from tqdm import tqdm
 
-from analyses.causal.common import CueEffect, behaviour_rows, behaviour_verdict, directions_for, summarise
+from analyses.causal.common import CueEffect, cue_effect, directions_for, summarise
 from analyses.causal.runs import (
     BaseRuns,
     Engine,
@@ -51,7 +54,7 @@ from analyses.causal.runs import (
 from analyses.harness import PhaseRun, final
 from core.config import PatchingConfig
 from core.context import RunContext
-from core.data.prompts import ChoicePair, aligned_instances, sample_instances
+from core.data.prompts import ChoicePair, aligned_instances, combine, sample_instances
 from core.stats.directions import resolve_layers
 
 SPAN = "span"
@@ -72,15 +75,16 @@ def sites(pair: ChoicePair, max_span: int | None, n_final: int) -> Sites:
     span = tuple(range(start, end))
     kept = span[-max_span:] if max_span else span
     single = [(f"span{p - end}", p) for p in kept]
-    finals = [pair.length - 1 - j for j in range(n_final) if pair.length - 1 - j >= end]
-    single += [("last" if j == pair.length - 1 else f"last-{pair.length - 1 - j}", j) for j in reversed(finals)]
+    last = pair.prompt_len - 1  # the answer position (an answer continuation after it is scored, not patched)
+    finals = [last - j for j in range(n_final) if last - j >= end]
+    single += [("last" if j == last else f"last-{last - j}", j) for j in reversed(finals)]
     return Sites(tuple(single), span)
 
 
 def _rows(base: BaseRuns, cfg: PatchingConfig, layers: list[int], dirs: dict[int, torch.Tensor]) -> tuple:
     """Exact-sweep and span-group rows for both orders, with their (layer, position, kind) keys."""
     keys: list[tuple[int, str, str]] = []
-    rows: list[list] = [[], []]
+    rows: list[list] = [[] for _ in base.pairs]
     for o, pair in enumerate(base.pairs):
         s = sites(pair, cfg.max_span_positions, cfg.final_positions)
         for layer in layers:
@@ -90,14 +94,14 @@ def _rows(base: BaseRuns, cfg: PatchingConfig, layers: list[int], dirs: dict[int
             rows[o].append(interchange(base, o, layer, s.span))
             rows[o].append(set_projection(base, o, layer, s.span, dirs[layer]))
             keys += [(layer, SPAN, "full"), (layer, SPAN, "direction_only")] if o == 0 else []
-    if len(rows[0]) != len(rows[1]):
+    if len({len(r) for r in rows}) > 1:
         raise ValueError(f"{base.pairs[0].instance_id}: option orders have different patch sites")
     return keys, rows
 
 
 def _effect_rows(iid: str, base: BaseRuns, keys: list, lds: list[np.ndarray], min_effect: float) -> list[dict]:
-    ld = (lds[0] + lds[1]) / 2
-    clean, corrupt = float(base.ld_clean.mean()), float(base.ld_corrupt.mean())
+    ld = combine(lds)
+    clean, corrupt = base.value_clean, base.value_corrupt
     rec = recovered(ld, np.full(len(ld), clean), np.full(len(ld), corrupt), min_effect)
     return [{"instance_id": iid, "layer": k[0], "position": k[1], "kind": k[2], "ld_patched": float(ld[i]),
              "ld_clean": clean, "ld_corrupt": corrupt, "delta_ld": float(ld[i]) - corrupt,
@@ -112,7 +116,7 @@ def _attribution_rows(engine: Engine, iid: str, base: BaseRuns, cfg: PatchingCon
         for label, p in sites(pair, cfg.max_span_positions, cfg.final_positions).single:
             for li, layer in enumerate(layers):
                 est[(layer, label)] = est.get((layer, label), 0.0) + float(grid[li, p - pair.prefix_len]) / 2
-    gap = float(base.ld_clean.mean() - base.ld_corrupt.mean())
+    gap = base.value_clean - base.value_corrupt
     scale = gap if abs(gap) >= cfg.min_effect else np.nan
     return [{"instance_id": iid, "layer": k[0], "position": k[1], "estimate": v / scale, "estimate_delta_ld": v}
             for k, v in est.items()]
@@ -141,8 +145,10 @@ def _steering_rows(engine: Engine, bases: dict[str, BaseRuns], layers: list[int]
 
 
 def _light(base: BaseRuns) -> BaseRuns:
-    """The base run without residuals (steering needs only ids, positions and LDs)."""
-    return BaseRuns(base.pairs, base.ld_clean, base.ld_corrupt, [{}, {}], [{}, {}])
+    """The base run without residuals (steering needs only ids, positions, scores and compliance)."""
+    empty: list[dict[int, torch.Tensor]] = [{} for _ in base.pairs]
+    return BaseRuns(base.pairs, base.ld_clean, base.ld_corrupt, empty, list(empty), base.extra_clean,
+                    base.extra_corrupt)
 
 
 def _rho(table: pd.DataFrame, a: str, b: str) -> tuple[float, int]:
@@ -183,38 +189,29 @@ def _patch_all(engine: Engine, pairs: dict, cfg: PatchingConfig, layers: list[in
 
 
 def run(cfg: PatchingConfig, ctx: RunContext) -> PhaseRun:
-    """Behaviour, exact and attribution patching, direction-only patching and steering, per layer."""
-    model, ds = ctx.model, ctx.dataset
-    everything = list(ds.instances.values())
-    pairs, skipped = aligned_instances(model.tokenizer, sample_instances(everything, cfg.instances_per_family,
-                                                                         ctx.seed))
+    """Exact and attribution patching, direction-only patching and steering, per layer, under the
+    behaviour metric of params.yaml's behaviour section (the behaviour phase reports its total effects)."""
+    model, ds, instrument = ctx.model, ctx.dataset, ctx.params.behaviour
+    pairs, skipped = aligned_instances(model.tokenizer, sample_instances(list(ds.instances.values()),
+                                       cfg.instances_per_family, ctx.seed), instrument.metric)
     layers = resolve_layers(cfg.layers, model.n_layers)
     dirs = directions_for(ctx, cfg.probe_method, layers)
-    engine = Engine(model, cfg.batch_rows)
+    engine = Engine(model, cfg.batch_rows, metric=instrument.metric)
     bases, effects, attr, alphas = _patch_all(engine, pairs, cfg, layers, dirs)
     effects += _steering_rows(engine, bases, layers, dirs, alphas, cfg.min_effect)
-    more, skipped_b = aligned_instances(model.tokenizer, [i for i in sample_instances(
-        everything, cfg.behaviour_per_family, ctx.seed) if i.instance_id not in pairs])
-    for iid, pair in tqdm(more.items(), desc="behaviour", unit="inst", file=sys.stderr):
-        bases[iid] = base_runs(engine, pair, [])
-    eff = pd.DataFrame(effects)
+    eff = pd.DataFrame(effects).assign(metric=instrument.metric)
     summary = summarise(eff, ["layer", "kind", "position"], cfg.n_bootstrap, ctx.seed, cfg.n_sign_flips, cfg.alpha)
     summary["alpha"] = summary.layer.map(alphas).where(summary.kind == "steering")
-    behaviour = behaviour_rows(bases)
-    te = patched_cue_effect(eff, cfg.n_bootstrap, ctx.seed)
-    verdicts = [behaviour_verdict(behaviour, skipped + skipped_b, cfg.n_bootstrap, ctx.seed),
-                direction_verdict(summary, te, cfg.alpha)]
-    tables = {"patching_behaviour": behaviour, "patching_effects": eff, "patching_summary": summary}
+    te = cue_effect(bases, instrument.metric, instrument.min_mass, cfg.n_bootstrap, ctx.seed)
+    verdicts = [direction_verdict(summary, te, cfg.alpha)]
+    tables = {"patching_effects": eff, "patching_summary": summary.assign(metric=instrument.metric)}
     if attr:
         tables["patching_attribution"] = attribution_table(pd.DataFrame(attr), eff)
         verdicts.append(attribution_verdict(tables["patching_attribution"], te, cfg))
+    if skipped:
+        for v in verdicts:
+            v["evidence"] += f"; {len(skipped)} instances skipped (cue and neutral not token-aligned)"
     yield final({**tables, "patching_verdicts": pd.DataFrame(verdicts)})
-
-
-def patched_cue_effect(effects: pd.DataFrame, n_boot: int, seed: int) -> CueEffect:
-    """The cue's total effect (LD_clean - LD_corrupt) over the patched instances."""
-    first = effects.groupby("instance_id")[["ld_clean", "ld_corrupt"]].first()
-    return CueEffect.of((first.ld_clean - first.ld_corrupt).to_numpy(), n_boot, seed)
 
 
 def _cell(span: pd.DataFrame, layer: int, kind: str, m: str, lo: str, hi: str) -> str:
@@ -237,15 +234,15 @@ def significant_layers(span: pd.DataFrame, layers: list[int], alpha: float) -> t
 def direction_verdict(summary: pd.DataFrame, te: CueEffect, alpha: float) -> dict[str, str]:
     """Full vs direction-only vs steering over the cue span. A layer counts where its Holm-adjusted
     sign-flip p of the mean LD change is below alpha; the means shown are on the recovered-fraction
-    scale where it is defined for some instances, else the LD change (logits). Undetermined while the
+    scale where it is defined for some instances, else the LD change (metric units). Undetermined while the
     cue itself does not move the patched instances' behaviour (its CI includes zero)."""
     span = summary[summary.position == SPAN].set_index(["layer", "kind"])
     fraction = bool(span.n.gt(1).any())
     m, lo, hi = ("mean", "ci_low", "ci_high") if fraction else ("delta_mean", "delta_ci_low", "delta_ci_high")
     layers = sorted(span.index.get_level_values(0).unique())
     where, dir_ok = significant_layers(span, layers, alpha)
-    scale = "recovered fraction" if fraction else "LD change in logits (recovered fraction undefined: |cue effect| " \
-        "below min_effect for every instance)"
+    scale = "recovered fraction" if fraction else f"LD change in {te.units} (recovered fraction undefined: " \
+        "|cue effect| below min_effect for every instance)"
     holm = f"Holm across {len(layers)} layers, alpha {alpha}"
     if not te.decided:
         answer = "undetermined: the cue does not significantly change behaviour, so there is nothing to recover"

@@ -17,7 +17,8 @@ from core.paths import REVIEW, published_parts
 
 # Phases that load a model (forward passes, generation, interventions). They mirror
 # `analyses.PHASES[name].needs_model`, which the app may not import; tests/app checks the two agree.
-MODEL_PHASES = frozenset({"dataset", "validate", "extract", "ablation", "patching", "mediation", "steering"})
+MODEL_PHASES = frozenset({"dataset", "validate", "extract", "behaviour", "ablation", "patching", "mediation",
+                          "steering"})
 
 
 @dataclass(frozen=True)

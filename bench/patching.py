@@ -11,7 +11,9 @@ and attribution patching vs the exact sweep (embedded model, smoke settings, sam
 The clean/corrupt base runs that all methods need are excluded from every timing. The LDs of the two
 exact methods are checked to agree. Prints `ratio_batched_vs_one_per_pass: X` (target >= 2.5) and
 `ratio_attribution_vs_exact: Y` (exact sweep time / attribution time).
-Usage: python bench/patching.py [--instances N]   (N of the smoke sample; default 3)
+With --metric-cost it instead times the base runs plus exact sweep under the letter and the continuation
+behaviour metric, interleaved, and prints `ratio_continuation_vs_letter: Z`.
+Usage: python bench/patching.py [--instances N] [--metric-cost]   (N of the smoke sample; default 3)
 """
 
 from __future__ import annotations
@@ -70,17 +72,41 @@ def measure(model, cfg, work) -> dict[str, float]:
     return seconds
 
 
+def metric_cost(model, cfg, chosen, layers) -> None:
+    """The exact sweep plus base runs under each behaviour metric, interleaved instance by instance: the
+    continuation metric scores 4 sequences (orders x answers) with the answer's tokens, the letter one 2."""
+    seconds = {"letter": 0.0, "continuation": 0.0}
+    for inst in chosen:
+        for metric in seconds:
+            pairs, _ = aligned_instances(model.tokenizer, [inst], metric)
+            if not pairs:
+                continue
+            engine, pair = Engine(model, cfg.batch_rows, metric=metric), next(iter(pairs.values()))
+
+            def work(e=engine, p=pair):
+                base = base_runs(e, p, layers)
+                return order_lds(e, base.pairs, sweep_rows(base, cfg, layers))
+
+            seconds[metric] += timed(work)[0]
+    print(f"base runs + exact sweep, letter: {seconds['letter']:.2f} s   continuation: {seconds['continuation']:.2f} s")
+    print(f"ratio_continuation_vs_letter: {seconds['continuation'] / seconds['letter']:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=3)
+    parser.add_argument("--metric-cost", action="store_true", help="only compare the two behaviour metrics")
     args = parser.parse_args()
     params = load_params(profile="smoke")
     cfg = params.patching
     model = load_model("smollm2-135m", params.model("smollm2-135m"))
     ds = load_dataset(params.data.dataset, params.data.scenarios)
     chosen = sample_instances(list(ds.instances.values()), cfg.instances_per_family, params.seed)[: args.instances]
-    pairs, _ = aligned_instances(model.tokenizer, chosen)
     layers = resolve_layers(cfg.layers, model.n_layers)
+    if args.metric_cost:
+        metric_cost(model, cfg, chosen, layers)
+        return
+    pairs, _ = aligned_instances(model.tokenizer, chosen, "letter")
     ours = Engine(model, cfg.batch_rows)
     bases = [base_runs(ours, p, range(model.n_layers)) for p in pairs.values()]
     work = [(b, sweep_rows(b, cfg, layers)) for b in bases]

@@ -113,14 +113,23 @@ class BaselinesConfig(Section):
     layers: Literal["all"] | list[int]
 
 
+class BehaviourConfig(Section):
+    """The behaviour instrument (one definition for patching, mediation and the behaviour phase)."""
+
+    metric: Literal["continuation", "letter"]  # the metric patching and mediation use
+    min_mass: Annotated[float, Field(ge=0, le=1)]  # letter metric: median P(A)+P(B) a verdict needs
+    instances_per_family: Annotated[int, Field(ge=0)]  # the behaviour phase's sample; 0 = every instance
+    batch_rows: PositiveInt
+    n_bootstrap: Annotated[int, Field(ge=10)]
+
+
 class PatchingConfig(Section):
     probe_method: Literal["mean_diff", "logistic"]
     instances_per_family: Annotated[int, Field(ge=0)]  # 0 = every instance
-    behaviour_per_family: Annotated[int, Field(ge=0)]  # behaviour table's sample; 0 = every instance
     layers: Literal["all"] | list[int]
     max_span_positions: PositiveInt | None  # cap on span tokens patched one at a time
     final_positions: PositiveInt
-    min_effect: PositiveFloat  # |LD_clean - LD_corrupt| below this: recovered is undefined
+    min_effect: PositiveFloat  # |LD_clean - LD_corrupt| (metric units) below this: recovered is undefined
     batch_rows: PositiveInt
     n_bootstrap: Annotated[int, Field(ge=10)]
     attribution: bool
@@ -209,6 +218,7 @@ class Profile(Section):
     dataset: dict[str, Any] = {}
     validate: dict[str, Any] = {}  # type: ignore[assignment]  # shadows the deprecated BaseModel.validate
     baselines: dict[str, Any] = {}
+    behaviour: dict[str, Any] = {}
     patching: dict[str, Any] = {}
     ablation: dict[str, Any] = {}
     mediation: dict[str, Any] = {}
@@ -230,6 +240,7 @@ class Params(Section):
     dataset: DatasetConfig
     validate: ValidateConfig  # type: ignore[assignment]  # see the warnings filter above
     baselines: BaselinesConfig
+    behaviour: BehaviourConfig
     patching: PatchingConfig
     ablation: AblationConfig
     mediation: MediationConfig
@@ -262,8 +273,8 @@ class Params(Section):
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
-SECTIONS = ("extract", "probes", "collect", "dataset", "validate", "baselines", "patching", "ablation",
-            "mediation", "steering")
+SECTIONS = ("extract", "probes", "collect", "dataset", "validate", "baselines", "behaviour", "patching",
+            "ablation", "mediation", "steering")
 
 
 def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:

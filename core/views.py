@@ -79,7 +79,7 @@ DERIVED: dict[str, Query] = {
 }
 
 # Each causal phase answers its own questions in its own table (P4); the summary reads them together.
-VERDICTS = ("patching_verdicts", "ablation_verdicts", "mediation_verdicts")
+VERDICTS = ("behaviour_verdicts", "patching_verdicts", "ablation_verdicts", "mediation_verdicts")
 
 SUMMARY: list[Query] = [
     Query("Probe layer chosen on validation families (v0: on test), scored on held-out test families:",
@@ -126,7 +126,8 @@ SUMMARY: list[Query] = [
           "round(l.pair_wins_empathic_not_longer, 3) AS wins_not_longer, l.n_pairs_empathic_not_longer AS n "
           "FROM probes_length_control l JOIN runs r USING (run_id) ORDER BY l.model, r.profile = 'v0', l.method",
           needs=("probes_length_control", "runs")),
-    Query("Causal verdicts (evidence in the patching_verdicts, ablation_verdicts and mediation_verdicts tables):",
+    Query("Causal verdicts (evidence in the behaviour_verdicts, patching_verdicts, ablation_verdicts and "
+          "mediation_verdicts tables):",
           f"SELECT model, question, answer FROM {ANY_OF} ORDER BY model, question",
           any_of=VERDICTS),
     Query("Lexical ablation at the chosen layer (extra AUROC drop of the lexicon edit over the matched control, "
@@ -135,6 +136,12 @@ SUMMARY: list[Query] = [
           "round(extra_ci_low, 3) AS ci_low, round(extra_ci_high, 3) AS ci_high, margin, survives "
           "FROM ablation_paired WHERE chosen ORDER BY model, method",
           needs=("ablation_paired",)),
+    Query("Behaviour: the cue's total effect per metric (instance bootstrap 95% CI; letter: compliance mass "
+          "P(A)+P(B), withheld below behaviour.min_mass):",
+          "SELECT model, metric, units, round(te, 4) AS te, round(ci_low, 4) AS ci_low, round(ci_high, 4) AS ci_high, "
+          "n_instances AS n, round(share_positive, 2) AS positive, round(mass_median, 2) AS mass, decided, "
+          "used_by_causal_phases AS in_use FROM behaviour_effects ORDER BY model, metric",
+          needs=("behaviour_effects",)),
     Query("Mediation by layer (sign-flip p over instances; Holm across layers; no verdict while TE's CI holds 0):",
           "SELECT model, layer, round(te, 3) AS te, round(te_ci_low, 3) AS te_lo, round(te_ci_high, 3) AS te_hi, "
           "round(nie, 4) AS nie, round(nie_p, 4) AS nie_p, round(nie_p_holm, 4) AS nie_p_holm "

@@ -1,10 +1,11 @@
 """Helpers shared by the causal phases (patching, mediation): directions, behaviour, summaries, tests.
 
-Not a phase itself: the behaviour table and its verdict, the per-layer probe directions as tensors,
-the bootstrap summary of per-instance effects, and the inference every causal verdict rests on:
-- the cue's total effect (clean - corrupt LD per instance, mean with an instance bootstrap 95% CI):
-  while that CI includes zero there is no effect to recover or mediate, and every verdict built on it
-  is "undetermined";
+Not a phase itself: the per-layer probe directions as tensors, the bootstrap summary of per-instance
+effects, and the inference every causal verdict rests on:
+- the cue's total effect (clean - corrupt behaviour metric per instance, mean with an instance
+  bootstrap 95% CI): while that CI includes zero there is no effect to recover or mediate, and every
+  verdict built on it is "undetermined"; under the letter metric it is also withheld while the median
+  compliance mass P(A)+P(B) is below behaviour.min_mass (the letters then say little about the choice);
 - a per-layer p-value from a sign-flip (randomisation) test over instances: under H0 each instance's
   effect is symmetric about zero, so flipping the signs of whole instances' effects leaves the mean's
   distribution unchanged; p = share of flips whose |mean| reaches the observed |mean| (every one of
@@ -25,6 +26,7 @@ import torch
 
 from analyses.causal.runs import BaseRuns
 from core.context import RunContext
+from core.data.prompts import Metric
 from core.errors import InputError
 from core.stats.directions import load_directions
 from core.stats.estimates import mean_ci
@@ -84,62 +86,51 @@ def layer_tests(effects: pd.DataFrame, value: str, family: list[str], n_flips: i
     return pd.concat(out, ignore_index=True)
 
 
-def behaviour_rows(bases: Mapping[str, BaseRuns]) -> pd.DataFrame:
-    """patching_behaviour: LD per instance and condition, both orders and their mean."""
-    rows = []
-    for iid, base in bases.items():
-        for condition, ld in (("clean", base.ld_clean), ("corrupt", base.ld_corrupt)):
-            rows.append({"instance_id": iid, "condition": condition, "logit_diff": float(ld.mean()),
-                         "ld_given_order": float(ld[0]), "ld_swapped_order": float(ld[1])})
-    return pd.DataFrame(rows)
+UNITS = {"continuation": "nats/token", "letter": "logits"}
 
 
-def behaviour_verdict(table: pd.DataFrame, skipped: list[str], n_boot: int, seed: int) -> dict[str, str]:
-    """How often the empathic option wins under each condition, and the cue's effect on LD: the answer
-    is "undetermined" while that effect's CI includes zero."""
-    parts = []
-    for condition in ("clean", "corrupt"):
-        ld = table[table.condition == condition].logit_diff.to_numpy()
-        lo, hi = mean_ci(ld, n_boot, seed)
-        parts.append(f"{condition}: empathic preferred in {np.mean(ld > 0):.0%} of {ld.size} instances, "
-                     f"mean LD {ld.mean():.3f} [{lo:.3f}, {hi:.3f}]")
-    wide = table.pivot(index="instance_id", columns="condition", values="logit_diff")
-    te = CueEffect.of((wide.clean - wide.corrupt).to_numpy(), n_boot, seed)
-    parts.append(te.text() + " (clean - corrupt)")
-    if skipped:
-        parts.append(f"{len(skipped)} instances skipped (cue and neutral not token-aligned)")
-    prefers = np.mean(table[table.condition == "clean"].logit_diff > 0)
-    answer = "near chance" if abs(prefers - 0.5) < 0.15 else ("mostly empathic" if prefers > 0.5 else "mostly task")
-    if not te.decided:
-        answer = f"undetermined: the cue's effect on the empathic logit difference has a 95% CI including zero " \
-            f"({answer} with the cue)"
-    else:
-        sign = "raises" if te.ci_low > 0 else "lowers"
-        answer = f"{answer} with the cue; the cue {sign} the empathic logit difference"
-    return {"question": "Does the model prefer the empathic option, and does the cue move it?",
-            "answer": answer, "evidence": "; ".join(parts)}
+def cue_effect(bases: Mapping[str, BaseRuns], metric: Metric, min_mass: float, n_boot: int, seed: int
+               ) -> CueEffect:
+    """The cue's total effect (clean - corrupt metric per instance) over `bases`, with the gate of the
+    letter metric: withheld unless the median per-instance compliance mass P(A)+P(B) reaches min_mass."""
+    te = np.array([b.value_clean - b.value_corrupt for b in bases.values()])
+    withheld = ""
+    if metric == "letter":
+        mass = float(np.median([compliance(b) for b in bases.values()]))
+        if not mass >= min_mass:
+            withheld = f"letter compliance mass P(A)+P(B) has median {mass:.2f} < {min_mass} (behaviour.min_mass)"
+    return CueEffect.of(te, n_boot, seed, UNITS[metric], withheld)
 
 
+def compliance(base: BaseRuns) -> float:
+    """An instance's letter compliance mass: mean P(A)+P(B) over its clean and corrupt runs of both orders."""
+    if base.extra_clean is None or base.extra_corrupt is None:
+        raise ValueError("the base runs kept no compliance mass")
+    return float(np.mean([*base.extra_clean, *base.extra_corrupt]))
 
 
 @dataclass(frozen=True)
 class CueEffect:
-    """The cue's total effect (clean - corrupt LD) over instances: mean and bootstrap 95% CI."""
+    """The cue's total effect (clean - corrupt metric) over instances: mean and bootstrap 95% CI, its
+    units, and why no verdict may rest on it even if the CI excludes zero (`withheld`, else "")."""
 
     mean: float
     ci_low: float
     ci_high: float
+    units: str = "logits"
+    withheld: str = ""
 
     @classmethod
-    def of(cls, te: np.ndarray, n_boot: int, seed: int) -> CueEffect:
+    def of(cls, te: np.ndarray, n_boot: int, seed: int, units: str = "logits", withheld: str = "") -> CueEffect:
         """Mean and instance-bootstrap CI of per-instance total effects."""
         te = np.asarray(te, dtype=np.float64)
-        return cls(float(np.mean(te)), *mean_ci(te, n_boot, seed))
+        return cls(float(np.mean(te)), *mean_ci(te, n_boot, seed), units, withheld)
 
     @property
     def decided(self) -> bool:
-        """Whether the CI excludes zero (else no verdict can rest on the cue's effect)."""
-        return bool(self.ci_low > 0 or self.ci_high < 0)
+        """Whether the CI excludes zero and nothing withholds the metric (else no verdict can rest on it)."""
+        return not self.withheld and bool(self.ci_low > 0 or self.ci_high < 0)
 
-    def text(self, units: str = "logits") -> str:
-        return f"cue effect {self.mean:+.3f} [{self.ci_low:+.3f}, {self.ci_high:+.3f}] {units}"
+    def text(self) -> str:
+        out = f"cue effect {self.mean:+.3f} [{self.ci_low:+.3f}, {self.ci_high:+.3f}] {self.units}"
+        return f"{out} (withheld: {self.withheld})" if self.withheld else out

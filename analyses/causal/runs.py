@@ -1,11 +1,16 @@
 """Causal experiments on one instance's counterbalanced minimal pairs, in (layer, positions, direction).
 
-`base_runs` runs the clean and corrupt prompts of both option orders (one batch, prefix cached) and
-keeps their residuals; the row builders turn those into interventions on the corrupt (or clean) run:
-exact interchange of the whole residual, setting only the projection on a unit direction to another
-run's value (direction-only patching; the mediator of causal mediation), or adding alpha x direction
-(steering). `order_lds` runs any rows of both orders together and returns their logit differences.
-Positions are absolute token indices; residuals are stored from the shared prefix onwards.
+The behaviour metric (core/data/prompts.py) scores "variants" of an instance: its two option orders
+(letter metric), or each order with each option's text as the answer (continuation metric). Every
+variant is a clean/corrupt pair of equal-length sequences sharing the prefix before the cue.
+`base_runs` runs the clean and corrupt sequences of every variant (one batched call, prefix cached)
+and keeps their residuals; the row builders turn those into interventions on the corrupt (or clean)
+run: exact interchange of the whole residual, setting only the projection on a unit direction to
+another run's value (direction-only patching; the mediator of causal mediation), or adding alpha x
+direction (steering). `order_lds` runs any rows of every variant together and returns their signed
+scores; `combine` (prompts.py) turns them into the metric. Edits sit at prompt positions only: the
+answer continuation is what is scored. Positions are absolute token indices; residuals are stored
+from the shared prefix onwards.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.data.prompts import ChoicePair, letter_ids
+from core.data.prompts import ChoicePair, Metric, combine, letter_ids
+from core.models.continuation import ContinuationScorer, LetterScorer
 from core.models.loader import LoadedModel
 from core.models.patch import Edit, Row, residual_gradients, run_rows
+from core.models.rows import Scorer
 
 
 @dataclass
@@ -30,25 +37,41 @@ class Engine:
     batch_rows: int = 64
     reuse_prefix: bool = True
     skip_blocks: bool = True
+    metric: Metric = "letter"
 
     @property
-    def letters(self) -> tuple[int, int]:
-        return letter_ids(self.model.tokenizer)
+    def scorer(self) -> Scorer:
+        """Letter logits (and compliance mass) at the answer position, or the answer's log-probabilities."""
+        if self.metric == "letter":
+            return LetterScorer(letter_ids(self.model.tokenizer))
+        return ContinuationScorer()
 
 
 @dataclass
 class BaseRuns:
-    """Clean and corrupt runs of both option orders: per-order LDs and residuals [T - prefix, d]."""
+    """Clean and corrupt runs of every variant: signed scores, the scorer's second column (letter:
+    compliance mass P(A)+P(B); continuation: the answer's summed log-prob) and residuals [T - prefix, d]."""
 
-    pairs: tuple[ChoicePair, ChoicePair]
-    ld_clean: np.ndarray  # [2]
-    ld_corrupt: np.ndarray  # [2]
+    pairs: tuple[ChoicePair, ...]
+    ld_clean: np.ndarray  # [variants], sign x score
+    ld_corrupt: np.ndarray  # [variants]
     clean: list[dict[int, torch.Tensor]]
     corrupt: list[dict[int, torch.Tensor]]
+    extra_clean: np.ndarray | None = None  # [variants]
+    extra_corrupt: np.ndarray | None = None
 
     @property
     def prefix_len(self) -> int:
         return self.pairs[0].prefix_len
+
+    @property
+    def value_clean(self) -> float:
+        """The metric of the clean runs (orders averaged)."""
+        return float(combine(list(self.ld_clean)))
+
+    @property
+    def value_corrupt(self) -> float:
+        return float(combine(list(self.ld_corrupt)))
 
     def residual(self, condition: str, order: int, layer: int, positions: Sequence[int]) -> torch.Tensor:
         """[len(positions), d] residual of the clean or corrupt run at absolute positions."""
@@ -60,43 +83,50 @@ class BaseRuns:
         return self.residual(condition, order, layer, positions) @ direction
 
 
-def logit_diffs(logits: torch.Tensor, signs: Sequence[float]) -> np.ndarray:
-    """LD = logit(empathic letter) - logit(task letter) per row, from the (A, B) logits."""
-    return (logits[:, 0] - logits[:, 1]).double().numpy() * np.asarray(signs, dtype=np.float64)
-
-
-def order_lds(engine: Engine, pairs: tuple[ChoicePair, ChoicePair], rows: Sequence[Sequence[Row]],
-              capture: Sequence[int] = ()) -> tuple[list[np.ndarray], list[dict[int, torch.Tensor]]]:
-    """Run rows[o] (rows of order o) in one batched call; LDs and captured residuals per order."""
-    flat = [r for order in rows for r in order]
-    signs = [pairs[o].sign for o, order in enumerate(rows) for _ in order]
-    out = run_rows(engine.model, flat, pairs[0].prefix_len, engine.letters, capture, engine.batch_rows,
+def _run(engine: Engine, pairs: Sequence[ChoicePair], rows: Sequence[Sequence[Row]], capture: Sequence[int]
+         ) -> tuple[list[np.ndarray], list[np.ndarray], list[dict[int, torch.Tensor]]]:
+    flat = [r for variant in rows for r in variant]
+    signs = np.asarray([pairs[v].sign for v, variant in enumerate(rows) for _ in variant], dtype=np.float64)
+    out = run_rows(engine.model, flat, pairs[0].prefix_len, engine.scorer, capture, engine.batch_rows,
                    engine.reuse_prefix, engine.skip_blocks)
-    lds = logit_diffs(out.logits, signs)
-    cut = np.cumsum([0] + [len(order) for order in rows])
-    res = [{layer: h[cut[o]:cut[o + 1]] for layer, h in out.residuals.items()} for o in range(len(rows))]
-    return [lds[cut[o]:cut[o + 1]] for o in range(len(rows))], res
+    scores = out.scores.double().numpy()
+    lds, extra = scores[:, 0] * signs, scores[:, 1]
+    cut = np.cumsum([0] + [len(variant) for variant in rows])
+    own = [pairs[v].length - pairs[0].prefix_len for v in range(len(rows))]  # each variant's own positions
+    res = [{layer: h[cut[v]:cut[v + 1], :own[v]] for layer, h in out.residuals.items()} for v in range(len(rows))]
+    return ([lds[cut[v]:cut[v + 1]] for v in range(len(rows))], [extra[cut[v]:cut[v + 1]] for v in range(len(rows))],
+            res)
 
 
-def base_runs(engine: Engine, pairs: tuple[ChoicePair, ChoicePair], layers: Sequence[int]) -> BaseRuns:
-    """Clean and corrupt runs of both orders (4 rows, one batch), residuals kept at `layers` and at the
+def order_lds(engine: Engine, pairs: Sequence[ChoicePair], rows: Sequence[Sequence[Row]],
+              capture: Sequence[int] = ()) -> tuple[list[np.ndarray], list[dict[int, torch.Tensor]]]:
+    """Run rows[v] (rows of variant v) in one batched call; signed scores and captured residuals per variant
+    (`combine` of the per-variant arrays gives each intervention's metric)."""
+    lds, _, res = _run(engine, pairs, rows, capture)
+    return lds, res
+
+
+def base_runs(engine: Engine, pairs: Sequence[ChoicePair], layers: Sequence[int]) -> BaseRuns:
+    """Clean and corrupt runs of every variant (one batched call), residuals kept at `layers` and at the
     layer below each (a row edited at L starts from the residual at L-1, see _row)."""
-    rows = [[Row(p.clean_ids), Row(p.corrupt_ids)] for p in pairs]
+    rows = [[Row(p.clean_ids, scored=p.answer_len), Row(p.corrupt_ids, scored=p.answer_len)] for p in pairs]
     kept = sorted(set(layers) | {layer - 1 for layer in layers if layer})
-    lds, res = order_lds(engine, pairs, rows, kept)
+    lds, extra, res = _run(engine, pairs, rows, kept)
     clean = [{layer: h[0] for layer, h in r.items()} for r in res]
     corrupt = [{layer: h[1] for layer, h in r.items()} for r in res]
-    return BaseRuns(pairs, np.array([x[0] for x in lds]), np.array([x[1] for x in lds]), clean, corrupt)
+    return BaseRuns(tuple(pairs), np.array([x[0] for x in lds]), np.array([x[1] for x in lds]), clean, corrupt,
+                    np.array([x[0] for x in extra]), np.array([x[1] for x in extra]))
 
 
 def _row(base: BaseRuns, run: str, order: int, edit: Edit) -> Row:
     """A row of `run` (clean or corrupt) with one edit; it skips the blocks below the edit when the base
     run kept the residual just below it (those blocks would recompute exactly that)."""
-    ids = base.pairs[order].corrupt_ids if run == "corrupt" else base.pairs[order].clean_ids
+    pair = base.pairs[order]
+    ids = pair.corrupt_ids if run == "corrupt" else pair.clean_ids
     below = (base.corrupt if run == "corrupt" else base.clean)[order].get(edit.layer - 1)
     if below is None:
-        return Row(ids, (edit,))
-    return Row(ids, (edit,), start=edit.layer, inputs=below)
+        return Row(ids, (edit,), scored=pair.answer_len)
+    return Row(ids, (edit,), start=edit.layer, inputs=below, scored=pair.answer_len)
 
 
 def interchange(base: BaseRuns, order: int, layer: int, positions: Sequence[int]) -> Row:
@@ -125,21 +155,25 @@ def steer(base: BaseRuns, order: int, layer: int, positions: Sequence[int], dire
 
 
 def attribution(engine: Engine, base: BaseRuns, layers: Sequence[int]) -> list[torch.Tensor]:
-    """Linear estimate of each (layer, position) interchange's LD change: (clean - corrupt) . dLD/dh.
+    """Linear estimate of each (layer, position) interchange's change of a variant's signed score:
+    (clean - corrupt) . d(sign x score)/dh; `combine` over variants gives the metric's change.
 
-    One forward and one backward of the corrupt runs (both orders in one batch when their lengths
-    agree) give, per order, a [len(layers), T - prefix] grid of estimates.
+    One forward and one backward of the corrupt runs (variants of equal length in one batch) give, per
+    variant, a [len(layers), T - prefix] grid of estimates.
     """
-    groups = [[0, 1]] if base.pairs[0].length == base.pairs[1].length else [[0], [1]]
+    groups: dict[int, list[int]] = {}
+    for v, pair in enumerate(base.pairs):
+        groups.setdefault(pair.length, []).append(v)
     out: dict[int, torch.Tensor] = {}
-    for group in groups:
-        pairs = [base.pairs[o] for o in group]
-        acts, grads = residual_gradients(engine.model, [p.corrupt_ids for p in pairs], base.prefix_len,
-                                         engine.letters, [(p.sign, -p.sign) for p in pairs], layers)
-        for k, o in enumerate(group):
-            clean = torch.stack([base.clean[o][layer] for layer in layers])
-            out[o] = ((clean - acts[k]) * grads[k]).sum(-1)
-    return [out[0], out[1]]
+    for group in groups.values():
+        pairs = [base.pairs[v] for v in group]
+        rows = [Row(p.corrupt_ids, scored=p.answer_len) for p in pairs]
+        acts, grads = residual_gradients(engine.model, rows, base.prefix_len, engine.scorer,
+                                         [p.sign for p in pairs], layers)
+        for k, v in enumerate(group):
+            clean = torch.stack([base.clean[v][layer] for layer in layers])
+            out[v] = ((clean - acts[k]) * grads[k]).sum(-1)
+    return [out[v] for v in range(len(base.pairs))]
 
 
 def recovered(ld_patched: np.ndarray, ld_clean: np.ndarray, ld_corrupt: np.ndarray, min_effect: float

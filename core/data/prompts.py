@@ -7,32 +7,43 @@ appended, so the answer is predicted at the last position. The clean and corrupt
 length and differ only inside the slot: everything before the first differing token is a shared
 prefix (the KV cache the intervention engine reuses), and every later position may differ.
 
-The behaviour metric is LD = logit(empathic option's letter) - logit(task option's letter) at the
-answer position; counterbalancing runs both option orders and averages them, which cancels any
-preference for a letter.
+Two behaviour metrics read the same prompts (one instrument, `behaviour.metric` in params.yaml):
+- `letter`: LD = logit(empathic option's letter) - logit(task option's letter) at the answer position;
+- `continuation`: each prompt is followed by an option's own text as the assistant's answer (the
+  `answer_len` last tokens of the ids), scored by its mean log-probability per token; the metric is
+  the empathic option's minus the task option's.
+Both run both option orders and average them (counterbalancing cancels a preference for a letter or a
+position). A metric's "variants" are the sequences it scores: 2 (the orders) for `letter`, 4 (orders
+x options) for `continuation`; each carries the sign it enters the metric with, and the metric is
+sum over variants of sign x score / 2 (`combine`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import numpy as np
 
 from core.data.schema import Instance
 
 LETTERS = ("A", "B")
+Metric = Literal["continuation", "letter"]
 
 
 @dataclass(frozen=True)
 class ChoicePair:
-    """One instance in one option order: clean and corrupt ids and where they differ."""
+    """One instance in one option order (and, for the continuation metric, with one option's text as
+    the answer): clean and corrupt ids and where they differ."""
 
     instance_id: str
     empathic_first: bool
     clean_ids: tuple[int, ...]
     corrupt_ids: tuple[int, ...]
     span: tuple[int, int]  # [start, end) of the differing tokens
+    answer_len: int = 0  # tokens of the answer continuation at the end of the ids (0: none, letter metric)
+    option: str = ""  # whose text the answer is: "empathic" or "task" ("" without an answer)
 
     @property
     def length(self) -> int:
@@ -43,8 +54,16 @@ class ChoicePair:
         return self.span[0]
 
     @property
+    def prompt_len(self) -> int:
+        """Tokens of the prompt (the answer position is prompt_len - 1)."""
+        return self.length - self.answer_len
+
+    @property
     def sign(self) -> float:
-        """+1 when the empathic option is (A): LD = sign * (logit A - logit B)."""
+        """How the variant's score enters the metric: with an answer, +1 for the empathic option's text and
+        -1 for the task option's; without, +1 when the empathic option is (A) (LD = sign * (logit A - logit B))."""
+        if self.answer_len:
+            return 1.0 if self.option == "empathic" else -1.0
         return 1.0 if self.empathic_first else -1.0
 
 
@@ -97,6 +116,32 @@ def counterbalanced(tokenizer: Any, instance: Instance) -> tuple[ChoicePair, Cho
     return first, second
 
 
+def answered(tokenizer: Any, instance: Instance, pair: ChoicePair) -> tuple[ChoicePair, ChoicePair]:
+    """The pair with the empathic option's text, then the task option's, appended as the answer."""
+    fc, out = instance.forced_choice, []
+    for option, text in (("empathic", fc.empathic_option), ("task", fc.task_option)):
+        answer = tuple(tokenizer(text.strip(), add_special_tokens=False)["input_ids"])
+        if not answer:
+            raise ValueError(f"{instance.instance_id}: the {option} option has no tokens")
+        out.append(replace(pair, clean_ids=pair.clean_ids + answer, corrupt_ids=pair.corrupt_ids + answer,
+                           answer_len=len(answer), option=option))
+    return out[0], out[1]
+
+
+def variants(tokenizer: Any, instance: Instance, metric: Metric) -> tuple[ChoicePair, ...]:
+    """The sequences `metric` scores: both orders (letter), or both orders x both answers (continuation)."""
+    orders = counterbalanced(tokenizer, instance)
+    if metric == "letter":
+        return orders
+    return tuple(v for pair in orders for v in answered(tokenizer, instance, pair))
+
+
+def combine(signed: Sequence[Any]) -> Any:
+    """The metric from the variants' signed scores (sign x score, one entry or array per variant): their
+    sum over the two option orders' variants, halved (the mean over orders of empathic - task)."""
+    return sum(signed) / 2
+
+
 def sample_instances(instances: list[Instance], per_family: int, seed: int) -> list[Instance]:
     """A seeded subsample of `per_family` instances from every family (0 keeps them all); with the same
     seed a smaller sample is contained in a larger one."""
@@ -114,13 +159,14 @@ def sample_instances(instances: list[Instance], per_family: int, seed: int) -> l
     return [inst for inst in instances if inst.instance_id in keep]
 
 
-def aligned_instances(tokenizer: Any, instances: list[Instance]
-                      ) -> tuple[dict[str, tuple[ChoicePair, ChoicePair]], list[str]]:
-    """Counterbalanced pairs of every token-aligned instance, and the ids that were not aligned."""
-    pairs, skipped = {}, []
+def aligned_instances(tokenizer: Any, instances: list[Instance], metric: Metric = "letter"
+                      ) -> tuple[dict[str, tuple[ChoicePair, ...]], list[str]]:
+    """The metric's variants of every token-aligned instance, and the ids that were not aligned."""
+    pairs: dict[str, tuple[ChoicePair, ...]] = {}
+    skipped = []
     for inst in instances:
         try:
-            pairs[inst.instance_id] = counterbalanced(tokenizer, inst)
+            pairs[inst.instance_id] = variants(tokenizer, inst, metric)
         except ValueError:
             skipped.append(inst.instance_id)
     return pairs, skipped

@@ -40,7 +40,7 @@ from transformers.cache_utils import DynamicLayer
 
 from core.models.families import FAMILIES, add_to_output, get_path, residual_from_output
 from core.models.loader import LoadedModel
-from core.models.rows import Edit, LayerPlan, Row, batches, left_pad, plans, position_ids
+from core.models.rows import Edit, LayerPlan, Row, Scorer, batches, left_pad, plans, position_ids
 
 __all__ = ["Edit", "Row", "batches", "beside", "edited_logits", "expand", "forward_logits", "generate_added",
            "hf_inputs", "hooked_residuals", "left_pad", "logits_at", "position_ids", "prefix_cache",
@@ -296,23 +296,25 @@ def _skipping(model: LoadedModel, start: int, inputs: torch.Tensor | None) -> It
             blocks[i] = block
 
 
-def _last_logits(model: LoadedModel, ids: torch.Tensor, cache: Any, token_ids: Sequence[int]) -> torch.Tensor:
-    out = model.hf(**hf_inputs(model, ids, cache=cache, use_cache=cache is not None, keep=1))
-    return out.logits[:, -1, list(token_ids)].float()
+def _scores(model: LoadedModel, ids: torch.Tensor, cache: Any, scorer: Scorer, rows: Sequence[Row]) -> torch.Tensor:
+    # only the final positions the scorer reads get vocabulary logits (an int keep works on 5.20 and 5.24)
+    out = model.hf(**hf_inputs(model, ids, cache=cache, use_cache=cache is not None, keep=scorer.keep(rows)))
+    return scorer(out.logits.float(), ids.to(out.logits.device), rows)
 
 
-def edited_logits(model: LoadedModel, rows: Sequence[Row], offset: int, cache: Any, token_ids: Sequence[int],
+def edited_logits(model: LoadedModel, rows: Sequence[Row], offset: int, cache: Any, scorer: Scorer,
                   capture: Sequence[int] = (), start: int = 0) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
     """One batch of equal-length rows after the one-row prefix `cache` (`offset` tokens), each row's
-    edits applied: logits of `token_ids` at the last position [rows, k] and the residuals after the
-    `capture` layers [rows, T - offset, d]. `start` > 0 runs blocks from `start` on, fed `Row.inputs`."""
+    edits applied: the scorer's per-row scores [rows, k] (letter logits at the last position, or a
+    continuation's log-probabilities) and the residuals after the `capture` layers [rows, T - offset, d].
+    `start` > 0 runs blocks from `start` on, fed `Row.inputs`."""
     ids = torch.tensor([list(r.ids[offset:]) for r in rows])
     layer_plans = plans(rows, offset, ids.shape[1], model.d_model, model.device)
     inputs = torch.stack([r.inputs for r in rows]).to(model.device) if start else None  # type: ignore[misc]
     store: dict[int, torch.Tensor] = {}
     with torch.inference_mode(), _hooks(model, layer_plans, capture, store), _skipping(model, start, inputs):
-        logits = _last_logits(model, ids, expand(cache, len(rows)), token_ids).cpu()
-    return logits, store
+        scores = _scores(model, ids, expand(cache, len(rows)), scorer, rows).cpu()
+    return scores, store
 
 
 def hooked_residuals(model: LoadedModel, inputs: dict[str, Any], layers: Sequence[int]) -> dict[int, torch.Tensor]:
@@ -336,12 +338,13 @@ def _frozen(model: LoadedModel) -> Iterator[None]:
             p.requires_grad_(True)
 
 
-def residual_grads(model: LoadedModel, ids: torch.Tensor, cache: Any, token_ids: Sequence[int],
-                   weights: Sequence[Sequence[float]], layers: Sequence[int]) -> dict[int, torch.Tensor]:
+def residual_grads(model: LoadedModel, rows: Sequence[Row], offset: int, cache: Any, scorer: Scorer,
+                   weights: Sequence[float], layers: Sequence[int]) -> dict[int, torch.Tensor]:
     """Residuals after `layers` (their `.grad` filled) from one forward and one backward of
-    sum_r sum_j weights[r][j] * logit(token_ids[j]) at the last position, after the one-row prefix `cache`."""
+    sum_r weights[r] * score_r (the scorer's first column), after the one-row prefix `cache`."""
+    ids = torch.tensor([list(r.ids[offset:]) for r in rows])
     store: dict[int, torch.Tensor] = {}
     with _frozen(model), torch.enable_grad(), _hooks(model, {}, layers, store, grad=True):
-        logits = _last_logits(model, ids, expand(cache, len(ids)), token_ids)
-        (logits * torch.tensor(weights, device=logits.device, dtype=logits.dtype)).sum().backward()
+        scores = _scores(model, ids, expand(cache, len(ids)), scorer, rows)[:, 0]
+        (scores * torch.tensor(weights, device=scores.device, dtype=scores.dtype)).sum().backward()
     return store

@@ -19,7 +19,7 @@ import torch
 
 from core.models import engine
 from core.models.loader import LoadedModel
-from core.models.rows import Edit, Row, batches
+from core.models.rows import Edit, Row, Scorer, batches
 from core.models.traced_rows import traced_edited_logits
 
 __all__ = ["Edit", "Row", "RowsOutput", "residual_gradients", "run_rows", "shared_prefix"]
@@ -27,7 +27,7 @@ __all__ = ["Edit", "Row", "RowsOutput", "residual_gradients", "run_rows", "share
 
 @dataclass
 class RowsOutput:
-    logits: torch.Tensor  # [rows, len(token_ids)] at the last position, float32
+    scores: torch.Tensor  # [rows, k] from the scorer (core/models/continuation.py), float32
     residuals: dict[int, torch.Tensor] = field(default_factory=dict)  # layer -> [rows, T - prefix_len, d]
 
 
@@ -46,10 +46,11 @@ def shared_prefix(rows: Sequence[Row], prefix_len: int) -> tuple[int, ...]:
     return prefix
 
 
-def run_rows(model: LoadedModel, rows: Sequence[Row], prefix_len: int, token_ids: Sequence[int],
+def run_rows(model: LoadedModel, rows: Sequence[Row], prefix_len: int, scorer: Scorer,
              capture: Sequence[int] = (), batch_rows: int = 64, reuse_prefix: bool = True,
              skip_blocks: bool = True) -> RowsOutput:
-    """Logits of `token_ids` at each row's last position, with each row's edits applied.
+    """The scorer's scores of each row (letter logits at its last position or a continuation's
+    log-probabilities), with each row's edits applied.
 
     `reuse_prefix=False` runs every row in full (the baseline the prefix cache is measured against, and
     ignores `Row.start`, as does `skip_blocks=False`); `batch_rows=1` runs one row per forward.
@@ -61,44 +62,45 @@ def run_rows(model: LoadedModel, rows: Sequence[Row], prefix_len: int, token_ids
         reuse_prefix, skip_blocks = False, False
     cache = engine.prefix_cache(model, [list(prefix)])[0] if reuse_prefix and prefix_len else None
     offset = prefix_len if cache is not None else 0
-    logits = torch.zeros(len(rows), len(token_ids))
+    scores = torch.zeros(len(rows), scorer.width)
     captured: dict[int, list[tuple[list[int], torch.Tensor]]] = defaultdict(list)
     skip = skip_blocks and cache is not None
     for idx in batches([(len(r.ids), r.start if skip else 0) for r in rows], batch_rows):
         batch = [rows[i] for i in idx]
         start = batch[0].start if skip else 0
         run = traced_edited_logits if model.remote else engine.edited_logits
-        logits[idx], store = run(model, batch, offset, cache, token_ids, capture, start)
+        part, store = run(model, batch, offset, cache, scorer, capture, start)
+        scores[idx] = part
         for layer, h in store.items():
             captured[layer].append((idx, h[:, prefix_len - offset:].float().cpu()))
-    return RowsOutput(logits, {layer: _gather(parts, len(rows)) for layer, parts in captured.items()})
+    return RowsOutput(scores, {layer: _gather(parts, len(rows)) for layer, parts in captured.items()})
 
 
 def _gather(parts: list[tuple[list[int], torch.Tensor]], n: int) -> torch.Tensor:
+    # rows of different lengths (answers of different lengths) are zero-padded at the end to the longest
+    width = max(h.shape[1] for _, h in parts)
     first = parts[0][1]
-    out = torch.zeros(n, *first.shape[1:])
+    out = torch.zeros(n, width, *first.shape[2:])
     for idx, h in parts:
-        out[idx] = h
+        out[idx, :h.shape[1]] = h
     return out
 
 
-def residual_gradients(model: LoadedModel, rows: Sequence[Sequence[int]], prefix_len: int,
-                       token_ids: Sequence[int], weights: Sequence[Sequence[float]], layers: Sequence[int]
-                       ) -> tuple[torch.Tensor, torch.Tensor]:
+def residual_gradients(model: LoadedModel, rows: Sequence[Row], prefix_len: int, scorer: Scorer,
+                       weights: Sequence[float], layers: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
     """Residuals and d(score)/d(residual) after each layer, positions >= prefix_len: two [R, L, T', d].
 
-    score_r = sum_j weights[r][j] * logit(token_ids[j]) at row r's last position. The rows (equal length,
+    score_r = weights[r] x the scorer's first column for row r (no edits). The rows (equal length,
     sharing the prefix) form one batch; rows never interact, so one backward of the summed scores gives
     every row's gradient at every layer and position (the prefix still comes from the KV cache).
     """
     if model.remote:
         raise ValueError("attribution patching needs a local backward pass; set patching.attribution=false "
                          "for a remote (NDIF) model")
-    prefix = shared_prefix([Row(tuple(r)) for r in rows], prefix_len)
+    prefix = shared_prefix(rows, prefix_len)
     cache = engine.prefix_cache(model, [list(prefix)])[0] if prefix_len else None
     offset = prefix_len if cache is not None else 0
-    ids = torch.tensor([list(r[offset:]) for r in rows])
-    store = engine.residual_grads(model, ids, cache, token_ids, weights, layers)
+    store = engine.residual_grads(model, rows, offset, cache, scorer, weights, layers)
     cut = prefix_len - offset
     acts = torch.stack([store[i][:, cut:].detach().float().cpu() for i in layers], dim=1)
     grads = torch.stack([store[i].grad[:, cut:].float().cpu() for i in layers], dim=1)  # type: ignore[index]

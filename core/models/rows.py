@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 
@@ -34,12 +35,32 @@ class Edit:
 class Row:
     """A sequence and its edits. `start` > 0 lets a row skip the blocks below `start` (no edit there, so
     their output equals a run already made): `inputs` is that run's residual after block start - 1 at
-    positions >= the shared prefix, [T - prefix_len, d]. Only used when the prefix cache is reused."""
+    positions >= the shared prefix, [T - prefix_len, d]. Only used when the prefix cache is reused.
+    `scored` > 0: the last `scored` tokens are a continuation whose log-probabilities are the row's
+    score (core/models/continuation.py); 0: the score is read from the last position's logits."""
 
     ids: tuple[int, ...]
     edits: tuple[Edit, ...] = ()
     start: int = 0
     inputs: torch.Tensor | None = None
+    scored: int = 0
+
+
+class Scorer(Protocol):
+    """Turns a batch's kept logits into per-row scores (core/models/continuation.py has the two kinds)."""
+
+    @property
+    def width(self) -> int:
+        """Score columns per row."""
+        ...
+
+    def keep(self, rows: Sequence[Row]) -> int:
+        """How many final positions of logits the batch needs."""
+        ...
+
+    def __call__(self, logits: torch.Tensor, ids: torch.Tensor, rows: Sequence[Row]) -> torch.Tensor:
+        """[B, k] scores from logits [B, keep, vocab] (float32) and the batch's ids [B, S]."""
+        ...
 
 
 @dataclass

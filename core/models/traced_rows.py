@@ -4,9 +4,10 @@ core/models/patch.py runs rows through forward hooks, a reused prefix KV cache a
 which need the weights here. On NDIF (core/models/remote.py) only an nnsight trace can run, so each
 batch of equal-length rows becomes one trace over the whole sequences: at every edited or captured
 layer, the residual gets each row's replacements (`Edit.values`, written with index_put at (row,
-position)) and shifts (`Edit.delta`, accumulated), and the logits of the answer tokens are read at
-the last position. The edits travel sparsely (only the edited positions), since the request is
-serialised; the results are those of the hook path (a test compares them through `remote="local"`).
+position)) and shifts (`Edit.delta`, accumulated), and the scorer reads the logits of the final
+positions it keeps (letter logits, or an answer continuation's log-probabilities). The edits travel
+sparsely (only the edited positions), since the request is serialised; the results are those of the
+hook path (a test compares them through `remote="local"`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 from core.models import engine
 from core.models.families import FAMILIES, get_path, residual_from_output
 from core.models.loader import LoadedModel
-from core.models.rows import Row
+from core.models.rows import Row, Scorer
 
 Sparse = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # row index, position index, [k, d] values
 
@@ -53,16 +54,18 @@ def _replaced(output: Any, h: torch.Tensor) -> Any:
 
 
 def traced_edited_logits(model: LoadedModel, rows: Sequence[Row], offset: int, cache: Any,
-                         token_ids: Sequence[int], capture: Sequence[int] = (), start: int = 0
+                         scorer: Scorer, capture: Sequence[int] = (), start: int = 0
                          ) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
     """`engine.edited_logits` as one nnsight trace (whole rows: no prefix cache, no skipped blocks):
-    logits of `token_ids` at the last position [rows, k] and residuals after `capture` [rows, T, d]."""
+    the scorer's per-row scores [rows, k] from the final positions it keeps, and the residuals after
+    `capture` [rows, T, d]."""
     if cache is not None or offset or start:
         raise ValueError("a traced forward runs whole rows: no prefix cache and no skipped blocks")
     ids = torch.tensor([list(r.ids) for r in rows])
     put, add = sparse_edits(rows, model.d_model)
     envoys = get_path(engine.wrap(model), FAMILIES[model.spec.family].layers_path)
-    inputs = {"logits_to_keep": 1, **engine.hf_inputs(model, ids)}  # equal lengths: no padding, no mask
+    keep = scorer.keep(rows)
+    inputs = {"logits_to_keep": keep, **engine.hf_inputs(model, ids)}  # equal lengths: no padding, no mask
     with torch.inference_mode(), engine.wrap(model).trace(inputs, remote=model.remote):
         store = nnsight.save({})
         for layer in sorted(set(put) | set(add) | set(capture)):  # in forward order
@@ -71,5 +74,5 @@ def traced_edited_logits(model: LoadedModel, rows: Sequence[Row], offset: int, c
             envoys[layer].output = _replaced(output, h)
             if layer in capture:
                 store[layer] = h
-        logits = engine.wrap(model).output.logits[:, -1, list(token_ids)].float().save()
-    return logits.cpu(), store
+        logits = engine.wrap(model).output.logits[:, -keep:].float().save()
+    return scorer(logits.cpu(), ids, rows), store

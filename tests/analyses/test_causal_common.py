@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ttest_1samp
 
-from analyses.causal.common import CueEffect, behaviour_verdict, layer_tests, sign_flip_p
+from analyses.causal.common import CueEffect, layer_tests, sign_flip_p
 
 
 def test_exact_sign_flip_p_enumerates_every_flip():
@@ -51,13 +51,9 @@ def test_layer_tests_adjust_across_layers_within_each_family():
     assert (out.loc["other"].p_holm < 0.05).all()  # every layer shifted in that family
 
 
-def test_the_cue_gate_and_the_behaviour_verdict():
+def test_the_cue_gate_needs_a_ci_excluding_zero_and_nothing_withheld():
     assert not CueEffect.of(np.array([0.1, -0.1, 0.05, -0.05]), 200, 0).decided
-    assert CueEffect.of(np.full(10, 0.3) + np.linspace(0, 0.01, 10), 200, 0).decided
-    rows = [{"instance_id": f"i{i}", "condition": c, "logit_diff": ld} for i in range(12)
-            for c, ld in (("clean", 0.2 + 0.01 * i), ("corrupt", 0.1))]
-    moved = behaviour_verdict(pd.DataFrame(rows), [], 200, 0)
-    assert moved["answer"].endswith("the cue raises the empathic logit difference")
-    flat = [{"instance_id": f"i{i}", "condition": c, "logit_diff": ld} for i in range(12)
-            for c, ld in (("clean", 0.1 + (0.02 if i % 2 else -0.02)), ("corrupt", 0.1))]  # cue effect +-0.02
-    assert behaviour_verdict(pd.DataFrame(flat), [], 200, 0)["answer"].startswith("undetermined")
+    moved = CueEffect.of(np.full(10, 0.3) + np.linspace(0, 0.01, 10), 200, 0)
+    assert moved.decided
+    withheld = CueEffect.of(np.full(10, 0.3) + np.linspace(0, 0.01, 10), 200, 0, withheld="mass too low")
+    assert withheld.ci_low > 0 and not withheld.decided and "withheld: mass too low" in withheld.text()

@@ -1,4 +1,5 @@
-"""extract -> probes -> patching, ablation, mediation -> collect on the embedded model (mini dataset, CPU)."""
+"""extract -> probes -> behaviour, patching, ablation, mediation -> collect on the embedded model (mini dataset,
+CPU)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ def workdir(probed_template, tmp_path_factory):
     root = tmp_path_factory.mktemp("causal")
     with probed_project(probed_template, root) as data:  # extract and probes already ran there
         args = ["--set", f"data.dataset={data}", *SMALL]
-        phases = ["patching", "ablation", "mediation"]
-        assert [main([p, *args]) for p in phases] + [main(["collect"])] == [0] * 4
+        phases = ["behaviour", "patching", "ablation", "mediation"]
+        assert [main([p, *args]) for p in phases] + [main(["collect"])] == [0] * 5
         yield root, args
 
 
@@ -35,7 +36,8 @@ def _sql(root: Path, query: str):
 
 def test_every_causal_table_is_filled(workdir):
     root, _ = workdir
-    for table in ("patching_behaviour", "patching_effects", "patching_summary", "patching_attribution",
+    for table in ("behaviour_scores", "behaviour_instances", "behaviour_effects", "patching_effects",
+                  "patching_summary", "patching_attribution",
                   "ablation_auroc", "ablation_paired", "ablation_texts", "mediation_effects"):
         assert len(_sql(root, f"SELECT * FROM {table}")) > 0, table
     effects = _sql(root, "SELECT * FROM patching_effects")
@@ -50,7 +52,15 @@ def test_every_causal_table_is_filled(workdir):
     assert {"te_p", "nie_p", "nie_p_holm", "nde_p", "nde_p_holm"} <= set(mediation.columns)
     verdicts = _sql(root, "SELECT * FROM patching_verdicts UNION ALL SELECT * FROM ablation_verdicts "
                     "UNION ALL SELECT * FROM mediation_verdicts")
-    assert len(verdicts) == 5 and verdicts.answer.str.len().gt(0).all()
+    assert len(verdicts) == 4 and verdicts.answer.str.len().gt(0).all()
+    effects = _sql(root, "SELECT * FROM behaviour_effects").set_index("metric")
+    assert set(effects.index) == {"continuation", "letter"} and (effects.ci_low <= effects.ci_high).all()
+    assert effects.used_by_causal_phases.sum() == 1 and effects.loc["letter", "mass_median"] > 0
+    scores = _sql(root, "SELECT * FROM behaviour_scores")
+    letter = scores[scores.metric == "letter"]
+    continuation = scores[scores.metric == "continuation"]
+    assert letter.compliance_mass.between(0, 1).all() and continuation.logprob_sum.lt(0).all()
+    assert set(_sql(root, "SELECT metric FROM patching_effects").metric) == {"continuation"}
     te = _sql(root, "SELECT te_ci_low, te_ci_high FROM mediation_effects LIMIT 1").iloc[0]
     mediated = verdicts[verdicts.question.str.contains("indirect effect")].answer.iloc[0]
     assert mediated.startswith("undetermined") == bool(te.te_ci_low <= 0 <= te.te_ci_high)
@@ -65,7 +75,7 @@ def test_summary_prints_probe_nulls_and_causal_verdicts(workdir, monkeypatch, ca
     out = capsys.readouterr().out
     assert "Probe layer chosen" in out and "Test AUROC by layer" in out and "Length control" in out
     verdicts = out.split("Causal verdicts")[1]
-    assert "Does the model prefer the empathic option" in verdicts
+    assert "Does the empathy cue move the forced choice (continuation metric)?" in verdicts
     assert "Nulls at the chosen layer" not in out  # baselines did not run here
 
 

@@ -110,14 +110,14 @@ def test_edits_inside_the_shared_prefix_are_refused(setup):
     engine, pairs, _ = setup
     row = Row(pairs[0].corrupt_ids, (Edit(0, (0,), delta=torch.zeros(1, engine.model.d_model)),))
     with pytest.raises(ValueError, match="prefix"):
-        run_rows(engine.model, [row], pairs[0].prefix_len, engine.letters)
+        run_rows(engine.model, [row], pairs[0].prefix_len, engine.scorer)
 
 
 def test_gradients_match_a_finite_difference(setup):
     engine, pairs, base = setup
     pair, layer = pairs[0], 1
-    acts, grads = residual_gradients(engine.model, [pair.corrupt_ids], pair.prefix_len, engine.letters,
-                                     [(pair.sign, -pair.sign)], [layer])
+    acts, grads = residual_gradients(engine.model, [Row(pair.corrupt_ids)], pair.prefix_len, engine.scorer,
+                                     [pair.sign], [layer])
     acts, grads = acts[0], grads[0]
     torch.testing.assert_close(acts[0], base.corrupt[0][layer], atol=1e-5, rtol=1e-5)
     pos = pair.length - 1
@@ -137,8 +137,8 @@ def test_attribution_batches_both_orders_like_single_rows(setup):
     grids = attribution(engine, base, layers)
     for o, pair in enumerate(pairs):
         assert grids[o].shape == (len(layers), pair.length - pair.prefix_len)
-        acts, grads = residual_gradients(engine.model, [pair.corrupt_ids], pair.prefix_len, engine.letters,
-                                         [(pair.sign, -pair.sign)], layers)
+        acts, grads = residual_gradients(engine.model, [Row(pair.corrupt_ids)], pair.prefix_len, engine.scorer,
+                                         [pair.sign], layers)
         clean = torch.stack([base.clean[o][layer] for layer in layers])
         torch.testing.assert_close(grids[o], ((clean - acts[0]) * grads[0]).sum(-1), atol=1e-5, rtol=1e-4)
 

@@ -4,12 +4,15 @@ results; the remote spec needs NDIF_API_KEY and never writes it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from core.config import ModelSpec, load_params
 from core.errors import InputError
 from core.models.capture import pooled_embeddings, pooled_residuals
+from core.models.continuation import ContinuationScorer, LetterScorer
 from core.models.loader import load_model
 from core.models.patch import Edit, Row, residual_gradients, run_rows
 from core.models.remote import dry_run, ndif_api_key
@@ -45,14 +48,16 @@ def test_traced_patching_rows_equal_the_hook_path(tiny_llama):
             Row(ids, (Edit(0, (7,), delta=torch.randn(d, generator=g)),
                       Edit(2, (9, 10), delta=torch.randn(2, d, generator=g)))),
             Row(ids, (Edit(2, (11,), values=torch.randn(1, d, generator=g), delta=torch.randn(d, generator=g)),))]
-    local = run_rows(tiny_llama, rows, 5, [35, 36], capture=[1, 2])
-    traced = run_rows(dry_run(tiny_llama), rows, 5, [35, 36], capture=[1, 2])
-    torch.testing.assert_close(traced.logits, local.logits, rtol=1e-5, atol=1e-5)
-    for layer in (1, 2):
-        torch.testing.assert_close(traced.residuals[layer], local.residuals[layer], rtol=1e-5, atol=1e-5)
-    assert not torch.allclose(local.logits[0], local.logits[1])  # the edits do change the answer logits
+    scored = [replace(r, scored=3) for r in rows]  # the last 3 tokens as an answer continuation
+    for batch, scorer in ((rows, LetterScorer((35, 36))), (scored, ContinuationScorer())):
+        local = run_rows(tiny_llama, batch, 5, scorer, capture=[1, 2])
+        traced = run_rows(dry_run(tiny_llama), batch, 5, scorer, capture=[1, 2])
+        torch.testing.assert_close(traced.scores, local.scores, rtol=1e-5, atol=1e-5)
+        for layer in (1, 2):
+            torch.testing.assert_close(traced.residuals[layer], local.residuals[layer], rtol=1e-5, atol=1e-5)
+        assert not torch.allclose(local.scores[0], local.scores[1])  # the edits do change the scores
     with pytest.raises(ValueError, match="attribution"):
-        residual_gradients(dry_run(tiny_llama), [list(ids)], 5, [35, 36], [(1.0, -1.0)], [1])
+        residual_gradients(dry_run(tiny_llama), [Row(ids)], 5, LetterScorer((35, 36)), [1.0], [1])
 
 
 def test_the_remote_spec_needs_the_api_key_from_the_environment(monkeypatch: pytest.MonkeyPatch):
