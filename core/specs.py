@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 PositiveInt = Annotated[int, Field(gt=0)]
 
@@ -57,6 +57,12 @@ class ModelSpec(Section):
     device_map: str | None = None
     remote: Literal["ndif"] | None = None  # ndif: traces run on NDIF (core/models/remote.py), no weights here
     embedded: EmbeddedFile | None = None
-    # base models have no chat template: ours (core/models/text.py) renders their prompts
+    # base models have no chat template: ours (core/models/loader.py PLAIN_TEMPLATE) renders their prompts
     chat: Literal["model", "plain"] = "model"
     shape: ModelShape | None = None  # required by `analyses plan` for the profile's models
+
+    @model_validator(mode="after")
+    def _embedded_has_a_file(self) -> ModelSpec:
+        if self.source == "embedded" and self.embedded is None:
+            raise ValueError("an embedded model needs `embedded: {package, file, assemble}`")
+        return self
