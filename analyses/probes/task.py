@@ -6,7 +6,9 @@ other's labels (clustered CIs), and two references for |cos|: the 95% quantile b
 directions (isotropic, 1/sqrt(d): too narrow for an anisotropic residual stream, audit A6) and the
 shuffled-label null: the task probe refit on task labels shuffled within instances (each instance
 keeps its count of completed texts), the SAME shuffles at every layer, `shuffled_p` =
-(1 + #{|cos_null| >= |cos|}) / (N + 1).
+(1 + #{|cos_null| >= |cos|}) / (N + 1). A dataset without the task factor (v0-format data: no text
+has a completed/abandoned label in train or in test) has no task probe: the table is empty, with
+its columns, and the summary says nothing about it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from analyses.probes.frame import Frame
 from core.data import Text
 from core.stats.nulls import random_cosine_quantile
 from core.stats.probes import fit_probe
+
+TASK_COLUMNS = ["layer", "cosine", "random_cosine_q95", "shuffled_cosine_q95", "shuffled_p",
+                *(c for n in ("empathy_on_task", "task_on_empathy", "task_on_task")
+                  for c in (f"auroc_{n}", f"{n}_ci_low", f"{n}_ci_high"))]
 
 
 def within_instance_shuffles(labels: np.ndarray, instances: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -44,11 +50,13 @@ def _named(ci: dict[str, float], name: str) -> dict[str, float]:
 
 def task_cosine(acts: np.ndarray, texts: list[Text], frame: Frame, layers: list[int], n_shuffles: int
                 ) -> pd.DataFrame:
-    """`probes_task_cosine`: one row per layer (see the module docstring)."""
+    """`probes_task_cosine`: one row per layer (see the module docstring); no rows without a task factor."""
     has_task = np.array([t.task in ("completed", "abandoned") for t in texts])
     task_y = np.array([t.task == "completed" for t in texts])
     train, test = frame.mask("train"), frame.mask("test")
     tt, te = train & has_task, test & has_task
+    if len(set(task_y[tt])) < 2 or len(set(task_y[te])) < 2:  # no task probe to fit or to test
+        return pd.DataFrame(columns=TASK_COLUMNS)
     shuffles = within_instance_shuffles(task_y[tt], frame.instances[tt], n_shuffles, frame.seed)
     q95 = random_cosine_quantile(acts.shape[2])
     rows = []

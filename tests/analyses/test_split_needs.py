@@ -51,8 +51,6 @@ def test_split_problems_names_the_missing_class_as_well_as_the_empty_split():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="known bug: probes' task_cosine (probes/task.py:63) "
-                   "bootstraps an empty task split on v0 data, which has no task factor (ValueError, exit 1)")
 def test_probes_runs_on_the_v0_file_under_a_pair_level_split(in_tmp_outputs):
     args = ["--set", f"data.dataset={V0_FILE}", *PAIR_SPLIT, "--set", "probes.n_bootstrap=20",
             "--set", "probes.layers=[3,14]", "--set", "probes.crossfit_folds=2"]

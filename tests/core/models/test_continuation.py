@@ -22,9 +22,8 @@ def tiny_llama():
 @pytest.fixture(scope="module")
 def instance():
     from core.data import load_dataset
-    from tests.conftest import ROOT
-
     from core.models.loader import load_tokenizer
+    from tests.conftest import ROOT
 
     # the first instance whose cue and neutral prompts align under the tiny tokenizer (it aligns fewer)
     tok = load_tokenizer(ModelSpec(source="tiny", hf_id="tiny", family="llama"))
