@@ -11,9 +11,11 @@ code reruns only the stages that use it: editing a steering verdict leaves extra
 
 The printed or written lists replace each stage's deps under core/ and analyses/. Other deps (data,
 outputs/...) stay as they are. Every pipeline in PIPELINES is rewritten: dvc.yaml (the smoke profile) and
-pipelines/paper/dvc.yaml (the paper profile, run from the root: `wdir: ../..`). In a profile's own pipeline
-collect depends on each out of that file's stages, one per model of the profile: a folder such as
-outputs/probes would also hold the smoke pipeline's outs and pull its stages into the paper run.
+pipelines/paper/paper.yaml (the paper profile, run from the root: `wdir: ../..`; copied to
+pipelines/paper/dvc.yaml on the GPU box, a name that DVC discovers). In each pipeline collect
+depends on each out of that file's stages, one per model of its profile: a folder such as outputs/probes
+would also hold the other pipeline's outs and pull its stages into the run (a smoke `dvc repro` would
+start the paper profile's GPU stages).
 tests/test_contracts.py checks that both files equal what this computes.
 """
 
@@ -28,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 CODE = ("core", "analyses")
 ENTRY_FILES = ("analyses", "analyses.__main__", "analyses.cli")  # deps as files; imports not followed
-PIPELINES = {"dvc.yaml": None, "pipelines/paper/dvc.yaml": "paper"}  # file -> the profile whose outs collect lists
+PIPELINES = {"dvc.yaml": "smoke", "pipelines/paper/paper.yaml": "paper"}  # file -> the profile whose outs collect lists
 _STARTS = re.compile(r'"-m",\s*"([\w.]+)"')
 
 
