@@ -119,10 +119,9 @@ def test_the_paper_pipeline_runs_every_phase_for_the_paper_models_from_the_root(
 @pytest.mark.slow
 def test_dvc_builds_the_paper_dag_without_the_smoke_stages():
     import os
+    import shutil
     import subprocess
     import sys
-
-    import shutil
 
     dvc = Path(sys.executable).parent / "dvc"
     active = ROOT / "pipelines" / "paper" / "dvc.yaml"  # as `make repro PROFILE=paper` activates it

@@ -26,10 +26,17 @@ def workdir(probed_template, tmp_path_factory):
         yield root, args
 
 
+MODEL = "smollm2-135m"  # the smoke profile has two models; the counts below are one model's
+
+
+def _one_model(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df.model == MODEL].reset_index(drop=True) if "model" in df.columns else df
+
+
 def _tables(root, *names: str) -> list:
-    """Whole tables of the collected results.duckdb, in the order asked."""
+    """Tables of the collected results.duckdb (SmolLM2's rows where a table has a model column)."""
     with duckdb.connect(str(root / "outputs" / "results.duckdb"), read_only=True) as con:
-        return [con.sql(f"SELECT * FROM {name}").df() for name in names]
+        return [_one_model(con.sql(f"SELECT * FROM {name}").df()) for name in names]
 
 
 def test_smoke_pipeline_fills_results(workdir):
@@ -48,11 +55,11 @@ def test_smoke_pipeline_fills_results(workdir):
 def test_issue4_tables_are_filled(workdir):
     root, _ = workdir
     with duckdb.connect(str(root / "outputs" / "results.duckdb"), read_only=True) as con:
-        count = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in (
+        count = {t: len(_one_model(con.sql(f"SELECT * FROM {t}").df())) for t in (
             "probes_surface", "probes_length_control", "probes_task_cosine", "probes_transfer", "probes_lofo",
             "probes_embedding", "probes_erased", "probes_residualised", "baselines_random", "baselines_permutation",
             "baselines_null_samples")}
-        random = con.sql("SELECT * FROM baselines_random").df()
+        random = _one_model(con.sql("SELECT * FROM baselines_random").df())
     # baselines_permutation: mean_diff at every layer, logistic at the smoke grid [9, 19, 29] + its chosen layer
     assert count["baselines_random"] == 30 * 2 and count["baselines_permutation"] in (33, 34)
     assert count["probes_task_cosine"] == 30 and count["probes_surface"] == 10 * 2  # baseline x (validation, test)

@@ -131,7 +131,8 @@ def causal_tables() -> dict[str, pd.DataFrame]:
                              for layer in range(0, 42, 5) for kind in ("full", "direction_only")])
     mediation = pd.DataFrame([{"run_id": "r-med", "model": "m1", "layer": layer, "te": 0.01, "te_ci_low": -0.01,
                                "te_ci_high": 0.03, "nie": 0.001 * layer / 40, "nie_ci_low": 0.0,
-                               "nie_ci_high": 0.002, "nie_p_holm": 0.5, "nde": 0.009, "nde_ci_low": 0.0, "nde_ci_high": 0.02,
+                               "nie_ci_high": 0.002, "nie_p_holm": 0.5, "nde": 0.009, "nde_ci_low": 0.0,
+                               "nde_ci_high": 0.02,
                                "prop_mediated": None, "interaction": 0.0, "n": 4} for layer in range(0, 42, 10)])
     return {"patching_summary": patching, "mediation_effects": mediation}
 

@@ -82,7 +82,8 @@ def _texts() -> pd.DataFrame:
 
 
 def test_interrupted_run_resumes_without_duplicates(project, monkeypatch):
-    args = ["dataset", "--set", "dataset.max_instances=6", "--set", "dataset.instances_per_unit=1"]
+    args = ["dataset", "--model", "smollm2-135m", "--set", "dataset.max_instances=6",
+            "--set", "dataset.instances_per_unit=1"]
     first = FakeBackend(fail_after=2)
     monkeypatch.setitem(phase.BACKENDS, "transformers", lambda cfg, ctx: first)
     with pytest.raises(KeyboardInterrupt):
