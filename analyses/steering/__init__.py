@@ -314,6 +314,9 @@ def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
 
     swept = (yield Units(tuple(units), sweep)).tables
     gen, scores = swept["steering_generations"], swept["steering_scores"]
+    # the transfer arms generate with the steered model: before a judge placed after it frees the model
+    carried = [transfer_table(cfg, ctx, prompts, layer, layers[layer], tools.classifier.predict, tools.lexicon,
+                              lambda pid, s: row_seed(ctx.seed, pid, s)) for layer in sorted(layers)]
     if judge is None:
         del tools  # the steered model's last reference here, so release_model can free its memory
         late = (yield Units((judging.JUDGE_UNIT,), lambda todo: [(judging.JUDGE_UNIT, judging.after_model(
@@ -322,7 +325,5 @@ def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
     summary = summarise(gen, scores, swept["steering_coherence"], Rules.of(cfg), ctx.seed)
     norm_rows = pd.DataFrame([{"layer": k, "median_norm": v[0], "n_tokens": v[1], "n_texts": cfg.norm_texts}
                               for k, v in sorted(norms.items())])
-    carried = [transfer_table(cfg, ctx, prompts, layer, layers[layer], tools.classifier.predict, tools.lexicon,
-                              lambda pid, s: row_seed(ctx.seed, pid, s)) for layer in sorted(layers)]
     yield final({"steering_summary": summary, "steering_classifier": classifier_rows, "steering_norms": norm_rows,
                  "steering_transfer": pd.concat(carried, ignore_index=True)})

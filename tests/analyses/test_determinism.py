@@ -34,7 +34,7 @@ def test_probes_and_baselines_twice_give_identical_tables(probed_template, tmp_p
     with probed_project(probed_template, root) as data:
         (first, second), run_ids = _run_twice(root, data)
     for phase in PHASES:
-        assert "runs" in first[phase] and len(first[phase]) > 5, phase
+        assert "runs" in first[phase] and len(first[phase]) > 3, phase  # baselines: 3 tables + runs
         differ = sorted(t for t in first[phase] if first[phase][t] != second[phase].get(t))
         assert not differ, f"{phase}: tables differ between two identical runs: {differ}"
     assert len(run_ids) == 2  # two runs, two ids: the run_id column did vary, and was left out

