@@ -76,8 +76,7 @@ def test_real_dvc_yaml_stages_are_phases() -> None:
 def test_status_is_per_profile(repo: Path) -> None:
     outputs = repo / "outputs"
     shutil.copytree(outputs / "probes" / "m1", outputs / "probes" / "m1@v0")
-    shutil.rmtree(outputs / "extract" / "m1")
-    shutil.copytree(outputs / "probes" / "m1", outputs / "extract" / "m1@v0")
+    shutil.move(outputs / "extract" / "m1", outputs / "extract" / "m1@v0")
     smoke = {s.name: s for s in phase_statuses(repo, outputs, "smoke")}
     v0 = {s.name: s for s in phase_statuses(repo, outputs, "v0")}
     # A v0 run (m1@v0) is no run of the smoke profile, and a smoke run (m1) none of v0.
