@@ -95,7 +95,7 @@ def verdict(metric: Metric, inst: pd.DataFrame, te: CueEffect, used: bool) -> di
 
 def run(cfg: BehaviourConfig, ctx: RunContext) -> PhaseRun:
     """Base runs of every sampled instance under both metrics; scores, per-instance TEs, effects, verdicts."""
-    instances = sample_instances(list(ctx.dataset.instances.values()), cfg.instances_per_family, ctx.seed)
+    instances = sample_instances(ctx.dataset.instances_in(cfg.splits), cfg.instances_per_family, ctx.seed)
     scores, per_instance, effects, verdicts = [], [], [], []
     for metric in METRICS:
         pairs, skipped = aligned_instances(ctx.model.tokenizer, instances, metric)

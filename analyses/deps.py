@@ -30,7 +30,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 CODE = ("core", "analyses")
 ENTRY_FILES = ("analyses", "analyses.__main__", "analyses.cli")  # deps as files; imports not followed
-PIPELINES = {"dvc.yaml": "smoke", "pipelines/paper/paper.yaml": "paper"}  # file -> the profile whose outs collect lists
+PIPELINES = {"dvc.yaml": "smoke", "pipelines/paper/paper.yaml": "paper", "pipelines/v2/dvc.yaml": "v2"}
+# collect's outs of other pipelines: the smoke results hold the v2 revision's runs beside v3's
+COLLECTS_ALSO = {"dvc.yaml": ("pipelines/v2/dvc.yaml",)}
 _STARTS = re.compile(r'"-m",\s*"([\w.]+)"')
 
 
@@ -107,13 +109,25 @@ def merged(old: list[str], code: list[str]) -> list[str]:
     return [d for d in rest if not d.startswith("outputs/")] + code + [d for d in rest if d.startswith("outputs/")]
 
 
-def pipeline_outs(doc: Any, models: list[str]) -> list[str]:
-    """Every out of a pipeline's stages but collect, a foreach stage's once per model (`${item}`)."""
+def foreach_items(expr: str, params: Any) -> list[str]:
+    """The list a stage's `foreach: ${a.b.c}` names in params.yaml's tree."""
+    node = params
+    for key in expr.strip()[2:-1].split("."):
+        node = node[key]
+    return [str(m) for m in node]
+
+
+def pipeline_outs(doc: Any, models: list[str], params: Any = None) -> list[str]:
+    """Every out of a pipeline's stages but collect, a foreach stage's once per item (`${item}`): the
+    models its foreach names in `params`, or `models` when no params are given."""
     outs = []
     for name, stage in doc["stages"].items():
         body = stage.get("do", stage)
         names = [next(iter(o)) if isinstance(o, dict) else str(o) for o in body.get("outs", [])]
-        items = models if "foreach" in stage else [""]
+        if "foreach" not in stage:
+            items = [""]
+        else:
+            items = foreach_items(stage["foreach"], params) if params is not None else models
         outs += [n.replace("${item}", m) for n in names for m in items if name != "collect"]
     return outs
 
@@ -124,8 +138,8 @@ def collect_deps(params_yaml: Path, profile: str | None, doc: Any) -> list[str] 
         return None
     import yaml
 
-    models = yaml.safe_load(params_yaml.read_text(encoding="utf-8"))["profiles"][profile]["models"]
-    return pipeline_outs(doc, [str(m) for m in models])
+    tree = yaml.safe_load(params_yaml.read_text(encoding="utf-8"))
+    return pipeline_outs(doc, [str(m) for m in tree["profiles"][profile]["models"]], tree)
 
 
 def rewritten(dvc_yaml: Path, deps: dict[str, list[str]], profile: str | None = None, root: Path = ROOT) -> str:
@@ -140,6 +154,10 @@ def rewritten(dvc_yaml: Path, deps: dict[str, list[str]], profile: str | None = 
     yaml.width = 120
     doc = yaml.load(dvc_yaml.read_text(encoding="utf-8"))
     outs = collect_deps(root / "params.yaml", profile, doc)
+    name_here = dvc_yaml.relative_to(root).as_posix() if dvc_yaml.is_relative_to(root) else dvc_yaml.name
+    for other in COLLECTS_ALSO.get(name_here, ()):
+        other_doc = yaml.load((root / other).read_text(encoding="utf-8"))
+        outs = (outs or []) + (collect_deps(root / "params.yaml", PIPELINES[other], other_doc) or [])
     for name, stage in doc["stages"].items():
         body = stage.get("do", stage)
         old = [str(d) for d in body.get("deps", [])]

@@ -110,7 +110,7 @@ def mediation_verdict(table: pd.DataFrame, te: CueEffect, alpha: float) -> dict[
 def run(cfg: MediationConfig, ctx: RunContext) -> PhaseRun:
     """TE, NIE, NDE per instance and layer; the per-layer table with CIs; the verdict."""
     model, ds, instrument = ctx.model, ctx.dataset, ctx.params.behaviour
-    instances = sample_instances(list(ds.instances.values()), cfg.instances_per_family, ctx.seed)
+    instances = sample_instances(ds.instances_in(cfg.splits), cfg.instances_per_family, ctx.seed)
     pairs, skipped = aligned_instances(model.tokenizer, instances, instrument.metric)
     layers = resolve_layers(cfg.layers, model.n_layers)
     dirs = directions_for(ctx, cfg.probe_method, layers)

@@ -192,7 +192,7 @@ def run(cfg: PatchingConfig, ctx: RunContext) -> PhaseRun:
     """Exact and attribution patching, direction-only patching and steering, per layer, under the
     behaviour metric of params.yaml's behaviour section (the behaviour phase reports its total effects)."""
     model, ds, instrument = ctx.model, ctx.dataset, ctx.params.behaviour
-    pairs, skipped = aligned_instances(model.tokenizer, sample_instances(list(ds.instances.values()),
+    pairs, skipped = aligned_instances(model.tokenizer, sample_instances(ds.instances_in(cfg.splits),
                                        cfg.instances_per_family, ctx.seed), instrument.metric)
     layers = resolve_layers(cfg.layers, model.n_layers)
     dirs = directions_for(ctx, cfg.probe_method, layers)

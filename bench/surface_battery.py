@@ -21,15 +21,6 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analyses.probes.surface import (  # noqa: E402
-    BASELINES,
-    battery_table,
-    best_baseline,
-    crossfit_scores,
-    erasure_features,
-    probe_margin,
-    surface_scores,
-)
 from core.cache import ActivationCache  # noqa: E402
 from core.data import Dataset, load_dataset  # noqa: E402
 from core.data.lexicon import Lexicon  # noqa: E402
@@ -38,6 +29,15 @@ from core.stats.erasure import erase_features  # noqa: E402
 from core.stats.estimates import auroc, cluster_bootstrap_auroc  # noqa: E402
 from core.stats.nulls import pair_permutation_test  # noqa: E402
 from core.stats.probes import fit_probe  # noqa: E402
+from core.stats.surface import (  # noqa: E402
+    BASELINES,
+    battery_table,
+    best_baseline,
+    crossfit_scores,
+    erasure_features,
+    probe_margin,
+    surface_scores,
+)
 
 
 def find_cache(base: Path, dataset: Dataset) -> ActivationCache | None:

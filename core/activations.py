@@ -75,6 +75,8 @@ def key_fields(params: Params, alias: str, dataset: Dataset) -> dict[str, object
         "model": alias, "hf_id": spec.hf_id, "revision": revision_key(spec), "dtype": spec.dtype,
         "pooling": cfg.pooling, "chat_template": cfg.chat_template, "max_length": cfg.max_length,
         "dataset_sha256": dataset.sha256}
+    if params.data.instances_per_family:  # a cut of the dataset holds other texts than the whole file
+        fields["instances_per_family"] = params.data.instances_per_family
     if spec.chat == "plain":  # our template is not in the weights: its text (and response-token rule) keys the cache
         fields["plain_template"] = plain_template_key()
     return fields
@@ -96,7 +98,7 @@ def cached_activations(params: Params, alias: str, dataset: Dataset, text_ids: l
     """Extract's finished activations [layers, texts, d] of a model for these texts, and the revision
     the cache was extracted from (RunContext.activations records it). Nothing is created: raises when
     extract has not completed for this cache key."""
-    cache = ActivationCache.at(paths.activations_dir(alias), key_fields(params, alias, dataset))
+    cache = ActivationCache.at(paths.activations_dir(alias, params.comparison), key_fields(params, alias, dataset))
     if not cache.complete:
         raise RuntimeError(f"no complete activation cache at {cache.root}; run `extract` first")
     return cache.load(text_ids), str(cache.manifest()["resolved_revision"])
@@ -104,7 +106,8 @@ def cached_activations(params: Params, alias: str, dataset: Dataset, text_ids: l
 
 def cached_embeddings(params: Params, alias: str, dataset: Dataset, text_ids: list[str]) -> np.ndarray:
     """Extract's pooled token embeddings [texts, d] (raises when that entry is not complete)."""
-    cache = ActivationCache.at(paths.activations_dir(alias), embedding_fields(params, alias, dataset))
+    cache = ActivationCache.at(paths.activations_dir(alias, params.comparison),
+                               embedding_fields(params, alias, dataset))
     if not cache.complete:
         raise RuntimeError(f"no complete token-embedding cache at {cache.root}; run `extract` first")
     return cache.load(text_ids)[0]

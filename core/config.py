@@ -32,10 +32,15 @@ warnings.filterwarnings("ignore", message='Field name "validate"', category=User
 Pooling = Literal["response_mean", "last_token", "v0_mean"]
 
 
+SplitName = Literal["train", "validation", "test"]
+
+
 class DataConfig(Section):
     dataset: str
     scenarios: str
     lexicon: str
+    # model phases see a seeded sample of N instances of each family; validate always checks them all
+    instances_per_family: PositiveInt | None
 
 
 class ExtractConfig(Section):
@@ -102,6 +107,7 @@ class ValidateConfig(Section):
     sentiment_gap: Annotated[float, Field(gt=0)]
     min_crossed_share: Annotated[float, Field(ge=0, le=1)]
     include_generated: list[str]
+    n_bootstrap: Annotated[int, Field(ge=10)]  # instance-clustered bootstrap of validate_targets' AUROCs
 
 
 class BaselinesConfig(Section):
@@ -119,6 +125,7 @@ class BehaviourConfig(Section):
     metric: Literal["continuation", "letter"]  # the metric patching and mediation use
     min_mass: Annotated[float, Field(ge=0, le=1)]  # letter metric: median P(A)+P(B) a verdict needs
     instances_per_family: Annotated[int, Field(ge=0)]  # the behaviour phase's sample; 0 = every instance
+    splits: list[SplitName]  # its instances are drawn from these splits' families
     batch_rows: PositiveInt
     n_bootstrap: Annotated[int, Field(ge=10)]
 
@@ -126,6 +133,7 @@ class BehaviourConfig(Section):
 class PatchingConfig(Section):
     probe_method: Literal["mean_diff", "logistic"]
     instances_per_family: Annotated[int, Field(ge=0)]  # 0 = every instance
+    splits: list[SplitName]  # instances are drawn from these splits' families
     layers: Literal["all"] | list[int]
     max_span_positions: PositiveInt | None  # cap on span tokens patched one at a time
     final_positions: PositiveInt
@@ -141,7 +149,7 @@ class PatchingConfig(Section):
 
 class AblationConfig(Section):
     mode: Literal["replace", "remove"]
-    splits: list[Literal["train", "validation", "test"]]
+    splits: list[SplitName]
     layers: Literal["all"] | list[int]
     methods: list[Literal["mean_diff", "logistic"]]
     n_bootstrap: Annotated[int, Field(ge=10)]
@@ -152,6 +160,7 @@ class AblationConfig(Section):
 class MediationConfig(Section):
     probe_method: Literal["mean_diff", "logistic"]
     instances_per_family: Annotated[int, Field(ge=0)]  # 0 = every instance
+    splits: list[SplitName]  # instances are drawn from these splits' families
     layers: Literal["all"] | list[int]
     positions: Literal["from_cue", "after_cue"]
     min_effect: PositiveFloat
@@ -169,7 +178,8 @@ class SteeringConfig(Section):
     positions: Literal["response", "all"]
     families: list[str] | None  # None = every family
     prompts_per_family: Annotated[int, Field(ge=0)]  # 0 = every instance
-    task_free_prompts: Annotated[int, Field(ge=0)] | None  # None = every dataset steering prompt
+    task_free_prompts: Annotated[int, Field(ge=0)] | None  # task-free steering prompts (first n); None = all
+    conflict_prompts: Annotated[int, Field(ge=0)] | None  # its task-conflict steering prompts (first n); None = all
     samples: PositiveInt
     temperature: Annotated[float, Field(ge=0)]
     top_p: Annotated[float, Field(gt=0, le=1)]
@@ -212,6 +222,9 @@ class Profile(Section):
     models: list[str]
     gpu: bool  # its models need a GPU: the TUI badges its model phases "GPU"
     beside: bool  # a comparison profile (v0): its runs sit beside the main ones, as <model>@<profile>
+    # phases that run on only some of `models` (the pipeline's foreach reads these lists)
+    phase_models: dict[str, list[str]] = {}
+    data: dict[str, Any] = {}
     extract: dict[str, Any] = {}
     probes: dict[str, Any] = {}
     collect: dict[str, Any] = {}
@@ -273,7 +286,7 @@ class Params(Section):
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
-SECTIONS = ("extract", "probes", "collect", "dataset", "validate", "baselines", "behaviour", "patching",
+SECTIONS = ("data", "extract", "probes", "collect", "dataset", "validate", "baselines", "behaviour", "patching",
             "ablation", "mediation", "steering")
 
 
@@ -334,4 +347,9 @@ def load_params(path: str | Path = "params.yaml", profile: str = "smoke",
         raise InputError(path, err["msg"], field=field) from exc
     for alias in params.run_models:
         params.model(alias)
+    for name, prof in params.profiles.items():
+        for phase, models in prof.phase_models.items():
+            if phase not in SECTIONS or not set(models) <= set(prof.models):
+                raise InputError(path, f"phase_models.{phase}: a phase of {SECTIONS[1:]} and models among "
+                                 f"{prof.models}", field=f"profiles.{name}.phase_models")
     return params

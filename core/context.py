@@ -77,7 +77,8 @@ class RunContext:
     @cached_property
     def dataset(self) -> Dataset:
         """The dataset of params.data, validated; its hash becomes the run's dataset_hash."""
-        ds = load_dataset(self.params.data.dataset, self.params.data.scenarios)
+        data = self.params.data
+        ds = load_dataset(data.dataset, data.scenarios, data.instances_per_family, self.params.seed)
         self.inputs.record("dataset_hash", ds.sha256)
         return ds
 
@@ -141,8 +142,8 @@ class RunContext:
         return ActivationCache.open(self.activations_dir(), embedding_fields(self.params, self.alias, self.dataset))
 
     def activations_dir(self) -> Path:
-        """outputs/activations/<alias>."""
-        return paths.activations_dir(self.alias)
+        """outputs/activations/<alias> (<alias>@<profile> for a comparison profile)."""
+        return paths.activations_dir(self.alias, self.params.comparison)
 
     def phase_dir(self, phase: str) -> Path:
         """Where `phase` publishes this model's tables under this run's profile."""

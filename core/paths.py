@@ -21,8 +21,9 @@ def staging_dir(phase: str, model: str, params_hash: str) -> Path:
     return OUTPUTS / ".staging" / f"{phase}-{model}-{params_hash}"
 
 
-def activations_dir(model: str) -> Path:
-    return OUTPUTS / "activations" / model
+def activations_dir(model: str, comparison: str | None = None) -> Path:
+    """outputs/activations/<model>, or <model>@<profile> for a comparison profile (its own DVC out)."""
+    return OUTPUTS / "activations" / (f"{model}@{comparison}" if comparison else model)
 
 
 def variant_activations_dir(phase: str, model: str) -> Path:

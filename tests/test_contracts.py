@@ -35,10 +35,11 @@ def test_phase_names_agree_everywhere(pipeline):
     stages = _dvc(pipeline)["stages"]
     analyses = ROOT / "analyses"
     modules = {p.stem for p in analyses.glob("*.py")} | {p.parent.name for p in analyses.glob("*/__init__.py")}
-    assert set(stages) == set(PHASES)
+    # the v2 pipeline runs two phases of the previous dataset revision; the others run every phase
+    assert set(stages) == set(PHASES) if pipeline != "pipelines/v2/dvc.yaml" else set(stages) <= set(PHASES)
     assert set(PHASES) <= set(_params_yaml()) & set(_sections())
     assert set(PHASES) <= modules
-    for name in PHASES:
+    for name in stages:
         assert _sections()[name].__name__ == f"{name.capitalize()}Config", name
         body = stages[name].get("do", stages[name])
         assert name in body.get("params", []) or not _sections()[name].model_fields, name  # its own section

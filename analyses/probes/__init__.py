@@ -40,7 +40,6 @@ from analyses.harness import PhaseRun, final
 from analyses.probes.controls import erased, length_control, residualised
 from analyses.probes.frame import Frame, empathy_pairs
 from analyses.probes.margin import battery, best_crossfit, margin_table
-from analyses.probes.surface import best_baseline, crossfit_scores, erasure_features
 from analyses.probes.task import task_cosine
 from analyses.probes.transfer import transfer
 from core.config import Params, ProbesConfig
@@ -51,6 +50,7 @@ from core.data.textchecks import word_count
 from core.figures import plot_auroc_by_layer, plot_embedding, plot_erased_by_layer
 from core.stats.estimates import auroc
 from core.stats.probes import Probe, fit_probe
+from core.stats.surface import best_baseline, crossfit_scores, erasure_features
 
 SPLITS = ("train", "validation", "test")
 

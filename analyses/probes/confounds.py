@@ -1,6 +1,6 @@
-"""The arithmetic of the one-feature baselines and the residualised controls.
+"""The arithmetic of the residualised controls.
 
-`fit_scores` is a one-feature logistic regression fit on TRAIN (surface.py's one-feature baselines).
+(The one-feature baselines' fit, `fit_scores`, lives with the surface battery in core/stats/surface.py.)
 `residualize` removes from a score what a straight line in a covariate predicts (slope fit on TRAIN,
 pooled or within class; controls.py), and `pair_wins` asks, on matched pairs, how often the
 empathic text still outscores its partner.
@@ -11,16 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-
-
-def fit_scores(train_x: np.ndarray, train_y: np.ndarray, other_x: np.ndarray) -> np.ndarray:
-    """Decision scores of a one-feature logistic regression fit on train (constant if the feature is)."""
-    if np.ptp(train_x) == 0:
-        return np.zeros(len(other_x))  # nothing to learn: chance by construction
-    mu, sd = train_x.mean(), train_x.std()
-    clf = LogisticRegression().fit(((train_x - mu) / sd)[:, None], train_y.astype(int))
-    return clf.decision_function(((other_x - mu) / sd)[:, None])
 
 
 def residualize(train_scores: np.ndarray, train_length: np.ndarray, scores: np.ndarray, length: np.ndarray,

@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 
 from analyses.probes.frame import Frame
-from analyses.probes.surface import battery_table, best_baseline, crossfit, surface_scores
 from core.config import ProbesConfig
 from core.data.lexicon import Lexicon
 from core.stats.estimates import cluster_weights, paired_cluster_bootstrap_auroc_diff
 from core.stats.probes import fit_probe
+from core.stats.surface import battery_table, best_baseline, crossfit, surface_scores
 
 TOKEN_EMBEDDINGS = "token_embeddings"
 

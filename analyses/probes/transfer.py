@@ -47,7 +47,8 @@ def transfer(ctx: RunContext, acts: np.ndarray, frame: Frame, layer: int) -> pd.
     for other in ctx.params.run_models:
         if other == ctx.alias:
             continue
-        cache = ActivationCache.at(paths.activations_dir(other), key_fields(ctx.params, other, ctx.dataset))
+        cache = ActivationCache.at(paths.activations_dir(other, ctx.params.comparison),
+                                   key_fields(ctx.params, other, ctx.dataset))
         if not cache.complete:
             continue
         src = cache.load(ids)

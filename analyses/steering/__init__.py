@@ -90,7 +90,9 @@ def rubric_of(rubric: Mapping[Any, str]) -> dict[str, str]:
 
 
 def select_prompts(cfg: SteeringConfig, ds: Dataset) -> list[Prompt]:
-    """The first `prompts_per_family` instances of each family (by id), then the steering prompts."""
+    """The first `prompts_per_family` instances of each family (by id), then the dataset's steering prompts
+    of those families (task-free ones, and v2's familyless ones, up to `task_free_prompts`; task-conflict
+    ones up to `conflict_prompts`)."""
     families = cfg.families if cfg.families is not None else sorted(ds.families)
     unknown = sorted(set(families) - set(ds.families))
     if unknown:
@@ -104,8 +106,14 @@ def select_prompts(cfg: SteeringConfig, ds: Dataset) -> list[Prompt]:
             out.append(Prompt(inst.instance_id, fam, f.task_free, text, rubric_of(f.rubric), inst))
     free = [f for f in ds.families.values() if f.task_free]
     rubric = rubric_of(free[0].rubric) if free else GENERIC_RUBRIC
-    for sp in ds.steering_prompts[: cfg.task_free_prompts]:
-        out.append(Prompt(sp.prompt_id, "task_free_prompts", True, sp.text, rubric, None))
+    free_sp = [sp for sp in ds.steering_prompts if not sp.task_conflict and sp.family in (None, *families)]
+    conflict_sp = [sp for sp in ds.steering_prompts if sp.task_conflict and sp.family in families]
+    for sp in free_sp[: cfg.task_free_prompts] + conflict_sp[: cfg.conflict_prompts]:
+        if sp.family is None:  # v2's prompts carry no family: one task-free group
+            out.append(Prompt(sp.prompt_id, "task_free_prompts", True, sp.text, rubric, None))
+        else:
+            f = ds.families[sp.family]
+            out.append(Prompt(sp.prompt_id, sp.family, not sp.task_conflict, sp.text, rubric_of(f.rubric), None))
     return out
 
 

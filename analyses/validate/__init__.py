@@ -15,6 +15,9 @@ pair) is checked, and every check is summarised per scenario family and over all
   (`judge_pairs`; all when unset): P(0/1/2) from the judge's next-token logits; a pair agrees with
   its labels when the empathic text scores higher. The judge is marked weak when it is the
   embedded 135M model (or a tiny test model): its scores are a smoke check, not evidence.
+- every target of the dataset's design (targets.py: scale, splits, lexical control, task factor,
+  minimal pairs, forced choice, steering prompts, provenance, and the surface battery's test AUROCs)
+  as `validate_targets` (target, value, rule, pass).
 The phase runs once for all models (alias `_all`); only the judge loads a model.
 """
 
@@ -24,9 +27,10 @@ import numpy as np
 import pandas as pd
 
 from analyses.harness import PhaseRun, final
+from analyses.validate.targets import targets_table
 from core.config import ValidateConfig
 from core.context import RunContext
-from core.data import Dataset
+from core.data import Dataset, load_dataset
 from core.data import textchecks as tc
 from core.data.generated import load_generated
 from core.data.lexicon import Lexicon
@@ -167,10 +171,13 @@ def summary(pairs: pd.DataFrame, tm: pd.DataFrame, checks: pd.DataFrame, emb: di
 
 def run(cfg: ValidateConfig, ctx: RunContext) -> PhaseRun:
     """Check every pair; summarise per family; judge a subsample."""
-    ds = ctx.dataset
+    ds = ctx.dataset  # records the file's hash; the checks see every instance (no per-family cut)
+    if ctx.params.data.instances_per_family:
+        ds = load_dataset(ctx.params.data.dataset, ctx.params.data.scenarios)
     generated = load_generated(cfg.include_generated) if cfg.include_generated else (pd.DataFrame(), pd.DataFrame())
     pairs, texts = frames(ds, generated)
-    tm = text_measures(texts, cfg, Lexicon.load(ctx.params.data.lexicon))
+    lexicon = Lexicon.load(ctx.params.data.lexicon)
+    tm = text_measures(texts, cfg, lexicon)
     vectors = embed(list(texts.text), cfg.batch_size)
     emb = dict(zip(texts.index, vectors, strict=True))
     cosine = pd.Series([float(emb[x] @ emb[y]) for x, y in zip(pairs.text_id_a, pairs.text_id_b, strict=True)])
@@ -183,5 +190,7 @@ def run(cfg: ValidateConfig, ctx: RunContext) -> PhaseRun:
     out = summary(pairs, tm, checks, emb, cfg)
     weak = ctx.params.model(cfg.judge).source in ("embedded", "tiny")
     weak = pd.DataFrame([("_all", "judge_weak", float(weak), len(judged), None)], columns=out.columns)
+    targets = targets_table(ds, lexicon, cfg.n_bootstrap, ctx.seed)
     yield final({"validate_dataset_pairs": table, "validate_pairs": checks, "validate_judge": judged,
+                 "validate_targets": targets,
                  "validate_summary": pd.concat([out, weak.astype({"ok": "boolean"})], ignore_index=True)})

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from core.data.jsonlines import read_json_records, read_jsonl
@@ -33,6 +34,8 @@ class Text:
     prompt: str
     text: str
     source: str
+    rules: str | None = None  # provenance (v3): the writing rules' revision and the date written
+    written: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,23 @@ class Dataset:
     @property
     def short_hash(self) -> str:
         return self.sha256[:12]
+
+    def instances_in(self, splits: Iterable[str]) -> list[Instance]:
+        """The instances of the families of these splits, in file order."""
+        keep = set(splits)
+        return [i for i in self.instances.values() if self.families[i.family].split in keep]
+
+    def sample_per_family(self, n: int, seed: int) -> Dataset:
+        """The same dataset cut to a seeded sample of n instances of each family, with their texts and
+        pairs (the hash stays the file's; steering prompts are kept). Smaller samples nest in larger."""
+        by_family: dict[str, list[str]] = {}
+        for iid in sorted(self.instances):
+            by_family.setdefault(self.instances[iid].family, []).append(iid)
+        rng = np.random.default_rng(seed)
+        keep = {ids[i] for _, ids in sorted(by_family.items()) for i in rng.permutation(len(ids))[:n]}
+        texts = [t for t in self.texts if t.instance_id in keep]
+        return Dataset(self.path, self.sha256, self.families, {k: v for k, v in self.instances.items() if k in keep},
+                       texts, derive_pairs(texts), list(self.steering_prompts))
 
 
 def _validate(model: type[M], path: Path, line: int, value: Any) -> M:
@@ -119,6 +139,9 @@ def _load_ours(path: Path, families: dict[str, Family]) -> Dataset:
     for line, inst in instances:
         _family_of(path, line, families, inst.family, "family")
         by_id[inst.instance_id] = inst
+    for line, sp in prompts:
+        if sp.family is not None:
+            _family_of(path, line, families, sp.family, "family")
     ds = Dataset(path, "", families, by_id, steering_prompts=[p for _, p in prompts])
     for line, rec in texts:
         if rec.instance_id not in by_id:
@@ -126,7 +149,7 @@ def _load_ours(path: Path, families: dict[str, Family]) -> Dataset:
         inst = by_id[rec.instance_id]
         fam = families[inst.family]
         ds.texts.append(Text(rec.text_id, rec.instance_id, fam.id, fam.split, rec.empathic, rec.task,
-                             inst.situation, rec.text, rec.source))
+                             inst.situation, rec.text, rec.source, rec.rules, rec.written))
     ds.pairs = derive_pairs(ds.texts)
     return ds
 
@@ -168,12 +191,14 @@ def derive_pairs(texts: list[Text]) -> list[Pair]:
     return pairs
 
 
-def load_dataset(path: str | Path, scenarios: str | Path = "data/scenarios.json") -> Dataset:
-    """Load our JSON format or a v0 JSONL file (chosen by extension), fully checked."""
+def load_dataset(path: str | Path, scenarios: str | Path = "data/scenarios.json",
+                 per_family: int | None = None, seed: int = 0) -> Dataset:
+    """Load our JSON format or a v0 JSONL file (chosen by extension), fully checked; `per_family` keeps a
+    seeded sample of N instances of each family (our format; a v0 file is kept whole)."""
     path = Path(path)
     families = load_families(scenarios)
     ds = _load_v0(path, families) if path.suffix == ".jsonl" else _load_ours(path, families)
     if not ds.texts:
         raise InputError(path, "dataset holds no texts")
     ds.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-    return ds
+    return ds.sample_per_family(per_family, seed) if per_family and ds.instances else ds

@@ -48,9 +48,13 @@ class ForcedChoice(Strict):
 
 
 class MinimalPair(Strict):
+    """The same prompt with a distress cue, a flat event, and (v3) a negative event with nobody in need:
+    cue - neutral is the cue's effect; cue - negative separates "someone in distress" from "negative"."""
+
     template: str
     cue: str
     neutral: str
+    negative: str | None = None
 
     @field_validator("template")
     @classmethod
@@ -66,6 +70,8 @@ class Instance(Strict):
     situation: str
     forced_choice: ForcedChoice
     minimal_pair: MinimalPair
+    matched: bool = False  # v3: its empathy pairs are minimal edits of each other (the matched subset)
+    abandon_cause: str | None = None  # v3: why the task fails in both abandoned texts
 
     _situation = field_validator("situation")(_non_empty)
 
@@ -78,10 +84,13 @@ class TextRecord(Strict):
     empathic: bool
     task: Task
     text: str
-    source: str = "authored"
+    source: str = "authored"  # "authored", or the generator's model alias
     temperature: float | None = None
     seed: int | None = None
     prompt_template: str | None = None
+    model_revision: str | None = None  # generated texts: the generator's revision
+    rules: str | None = None  # the writing rules' revision (v3: docs/dataset-v3-rules.md)
+    written: str | None = None  # ISO date the text was written or generated
 
     _text = field_validator("text")(_non_empty)
 
@@ -89,6 +98,8 @@ class TextRecord(Strict):
 class SteeringPrompt(Strict):
     prompt_id: str
     text: str
+    family: str | None = None  # v3: its family (and so its split); None: v2's unsplit task-free prompts
+    task_conflict: bool = False  # a task and a person in need (else task-free)
 
     _text = field_validator("text")(_non_empty)
 

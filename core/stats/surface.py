@@ -30,7 +30,6 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from analyses.probes.confounds import fit_scores
 from core.data.lexicon import Lexicon
 from core.data.textchecks import format_markers, sentiment, word_count, words
 from core.raters.embedding import embed
@@ -42,6 +41,15 @@ ONE_FEATURE = ("pronoun_count", "sentiment", "length", "lexicon_count", "format_
 BASELINES = TEXT_MODELS + ONE_FEATURE
 REPORTED_SPLITS = ("validation", "test")
 Tags = Sequence[str] | np.ndarray  # split names, instance ids or families, one per text
+
+
+def fit_scores(train_x: np.ndarray, train_y: np.ndarray, other_x: np.ndarray) -> np.ndarray:
+    """Decision scores of a one-feature logistic regression fit on train (constant if the feature is)."""
+    if np.ptp(train_x) == 0:
+        return np.zeros(len(other_x))  # nothing to learn: chance by construction
+    mu, sd = train_x.mean(), train_x.std()
+    clf = LogisticRegression().fit(((train_x - mu) / sd)[:, None], train_y.astype(int))
+    return np.asarray(clf.decision_function(((other_x - mu) / sd)[:, None]))
 
 
 def pronoun_count(text: str) -> int:

@@ -6,7 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analyses.probes.surface import (
+from core.data import load_dataset
+from core.data.lexicon import Lexicon
+from core.data.splits import assign_splits
+from core.stats.estimates import auroc
+from core.stats.surface import (
     BASELINES,
     battery_table,
     best_baseline,
@@ -17,10 +21,6 @@ from analyses.probes.surface import (
     strip_lexicon,
     surface_scores,
 )
-from core.data import load_dataset
-from core.data.lexicon import Lexicon
-from core.data.splits import assign_splits
-from core.stats.estimates import auroc
 from tests.conftest import ROOT
 
 CHEAP = [n for n in BASELINES if n != "minilm"]  # minilm embeds every text: ~1 min on 2 cores
