@@ -74,6 +74,24 @@ def test_comparison_profiles_publish_beside_the_main_runs():
     assert load_params(ROOT / "params.yaml", "paper").comparison is None
 
 
+def test_the_v2_profile_reads_the_previous_revision_beside_v3():
+    v2, smoke = load_params(ROOT / "params.yaml", "v2"), load_params(ROOT / "params.yaml", "smoke")
+    assert v2.comparison == "v2" and v2.data.dataset == "data/dataset_expanded.json"
+    assert smoke.data.dataset == "data/v3/dataset.json"
+    assert v2.data.instances_per_family == smoke.data.instances_per_family  # the same sampling protocol
+
+
+def test_phase_models_must_be_a_phase_and_models_of_the_profile(tmp_path):
+    text = (ROOT / "params.yaml").read_text()
+    good = "phase_models: {dataset: [smollm2-135m], steering: [smollm2-135m], ablation: [smollm2-135m]}"
+    assert good in text
+    for bad in ("phase_models: {steering: [phi3-mini]}", "phase_models: {nonsense: [smollm2-135m]}"):
+        path = tmp_path / "params.yaml"
+        path.write_text(text.replace(good, bad))
+        with pytest.raises(InputError, match="phase_models"):
+            load_params(path)
+
+
 def test_yaml_syntax_error_names_line_and_column(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("seed: 1\nmodels: [a, b\nprofiles: {}\n")

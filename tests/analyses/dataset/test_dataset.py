@@ -37,7 +37,10 @@ def project(tmp_path, monkeypatch):
     for name in ("scenarios.json", "lexicon.json"):
         shutil.copy(ROOT / "data" / name, data / name)
     write_mini_dataset(data / "dataset_expanded.json", per_family=1)
-    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    params = (ROOT / "params.yaml").read_text()  # the mini dataset is cut from v2: point data at it
+    params = params.replace("data/v3/dataset.json", "data/dataset_expanded.json").replace(
+        "data/v3/scenarios.json", "data/scenarios.json")
+    (tmp_path / "params.yaml").write_text(params)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

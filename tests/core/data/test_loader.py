@@ -138,3 +138,16 @@ def test_cli_exit_code_2_and_nothing_written(tmp_path, case):
     assert result.returncode == 2, result.stderr
     assert f":{line_no}:" in result.stderr
     assert not (tmp_path / "outputs").exists()
+
+
+def test_a_per_family_sample_keeps_whole_instances_nests_and_keeps_the_hash():
+    full = load_dataset(ROOT / "data" / "v3" / "dataset.json", ROOT / "data" / "v3" / "scenarios.json")
+    four = load_dataset(full.path, ROOT / "data" / "v3" / "scenarios.json", per_family=4, seed=1)
+    two = full.sample_per_family(2, seed=1)
+    per_family = {f: sum(i.family == f for i in four.instances.values()) for f in full.families}
+    assert set(per_family.values()) == {4} and four.sha256 == full.sha256
+    assert set(two.instances) < set(four.instances)  # smaller samples nest in larger
+    assert {t.instance_id for t in four.texts} == set(four.instances)
+    assert all(p.instance_id in four.instances for p in four.pairs) and len(four.pairs) == sum(
+        p.instance_id in four.instances for p in full.pairs)
+    assert full.sample_per_family(4, seed=2).instances.keys() != four.instances.keys()  # the seed decides
