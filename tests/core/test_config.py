@@ -82,12 +82,12 @@ def test_the_v2_profile_reads_the_previous_revision_beside_v3():
 
 
 def test_phase_models_must_be_a_phase_and_models_of_the_profile(tmp_path):
-    text = (ROOT / "params.yaml").read_text()
-    good = "phase_models: {dataset: [smollm2-135m], steering: [smollm2-135m], ablation: [smollm2-135m]}"
-    assert good in text
-    for bad in ("phase_models: {steering: [phi3-mini]}", "phase_models: {nonsense: [smollm2-135m]}"):
+    tree = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert load_params(ROOT / "params.yaml").profiles["smoke"].phase_models["steering"] == ["smollm2-135m"]
+    for bad in ({"steering": ["phi3-mini"]}, {"nonsense": ["smollm2-135m"]}):
+        tree["profiles"]["smoke"]["phase_models"] = bad
         path = tmp_path / "params.yaml"
-        path.write_text(text.replace(good, bad))
+        path.write_text(yaml.safe_dump(tree))
         with pytest.raises(InputError, match="phase_models"):
             load_params(path)
 
