@@ -100,10 +100,18 @@ def test_entrypoint_repro_paper_runs_the_paper_pipeline(tmp_path):
     (tmp_path / "dvc").write_text(f'#!/usr/bin/env bash\necho "$*" >> {log}\n')
     (tmp_path / "dvc").chmod(0o755)
     env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    # a copy of the checkout's two files: the entrypoint activates pipelines/paper/dvc.yaml beside itself,
+    # which in the real checkout would leave the paper stages visible to every later `dvc status`
+    project = tmp_path / "project"
+    (project / "docker").mkdir(parents=True)
+    (project / "pipelines" / "paper").mkdir(parents=True)
+    shutil.copy(ROOT / "docker/entrypoint.sh", project / "docker/entrypoint.sh")
+    shutil.copy(ROOT / "pipelines/paper/paper.yaml", project / "pipelines/paper/paper.yaml")
     for argv in (["repro", "paper", "--dry"], ["repro"]):
-        res = subprocess.run(["bash", str(ROOT / "docker/entrypoint.sh"), *argv], capture_output=True, text=True,
+        res = subprocess.run(["bash", str(project / "docker/entrypoint.sh"), *argv], capture_output=True, text=True,
                              timeout=30, env=env)
         assert res.returncode == 0, res.stderr
+    assert (project / "pipelines/paper/dvc.yaml").is_file() and not (ROOT / "pipelines/paper/dvc.yaml").exists()
     assert log.read_text().splitlines() == ["pull --allow-missing", "repro pipelines/paper/dvc.yaml --dry",
                                             "pull --allow-missing", "repro"]
 
