@@ -154,8 +154,7 @@ def rewritten(dvc_yaml: Path, deps: dict[str, list[str]], profile: str | None = 
     yaml.width = 120
     doc = yaml.load(dvc_yaml.read_text(encoding="utf-8"))
     outs = collect_deps(root / "params.yaml", profile, doc)
-    name_here = dvc_yaml.relative_to(root).as_posix() if dvc_yaml.is_relative_to(root) else dvc_yaml.name
-    for other in COLLECTS_ALSO.get(name_here, ()):
+    for other in COLLECTS_ALSO.get(dvc_yaml.relative_to(root).as_posix(), ()):
         other_doc = yaml.load((root / other).read_text(encoding="utf-8"))
         outs = (outs or []) + (collect_deps(root / "params.yaml", PIPELINES[other], other_doc) or [])
     for name, stage in doc["stages"].items():

@@ -75,17 +75,16 @@ def write_revision(parts_dir: Path, plan_file: Path, out_dir: Path, seed: int, r
             for i in f["instances"]}
     dataset, scenarios = assemble(parts, plan, seed, rules, written)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp_d, tmp_s = out_dir / "dataset.json.tmp", out_dir / "scenarios.json.tmp"
+    # temporary names that keep the .json extension (the loader chooses the format by extension)
+    tmp_d, tmp_s = out_dir / "dataset.tmp.json", out_dir / "scenarios.tmp.json"
     tmp_d.write_text(_dump(dataset, ["instances", "texts", "steering_prompts"]), encoding="utf-8")
     tmp_s.write_text(_dump(scenarios, ["families"]), encoding="utf-8")
-    tmp_d_json = tmp_d.with_suffix(".check.json")
-    tmp_d.rename(tmp_d_json)  # the loader chooses the format by extension
     try:
-        load_dataset(tmp_d_json, tmp_s)
+        load_dataset(tmp_d, tmp_s)
     except Exception:
-        tmp_d_json.unlink()
+        tmp_d.unlink()
         tmp_s.unlink()
         raise
-    tmp_d_json.rename(out_dir / "dataset.json")
+    tmp_d.rename(out_dir / "dataset.json")
     tmp_s.rename(out_dir / "scenarios.json")
     return out_dir / "dataset.json"
