@@ -18,6 +18,13 @@ its orders, options and conditions move together), the share of instances with T
 the CI excludes zero. Patching and mediation use `metric` (params.yaml) and gate every verdict on the
 same test on their own instances: "undetermined" while the CI includes zero (or the letter metric is
 withheld). Base runs share the prompt prefix before the cue (its KV cache runs once per instance).
+
+Control (`behaviour_controls`): is it the person in need, or anything negative? v3's minimal pairs carry a
+third event, something negative with nobody in need. On the instances where cue, neutral and negative
+are all token-aligned, per metric: cue - neutral (the TE), cue - negative and negative - neutral, each
+with the same instance bootstrap (the same seed and units, so the resamples are paired). A cue effect
+that the negative event matches says valence, not need; the verdict asks whether cue - negative keeps
+the TE's sign with a CI excluding zero.
 """
 
 from __future__ import annotations
@@ -33,20 +40,22 @@ from analyses.causal.runs import BaseRuns, Engine, base_runs
 from analyses.harness import PhaseRun, final
 from core.config import BehaviourConfig
 from core.context import RunContext
-from core.data.prompts import Metric, aligned_instances, sample_instances
+from core.data.prompts import Against, Metric, aligned_instances, sample_instances
+from core.data.schema import Instance
 
 METRICS: tuple[Metric, ...] = ("continuation", "letter")
 
 
-def score_rows(metric: Metric, bases: dict[str, BaseRuns]) -> pd.DataFrame:
+def score_rows(metric: Metric, bases: dict[str, BaseRuns], against: Against = "neutral") -> pd.DataFrame:
     """behaviour_scores: one row per instance x condition x scored sequence (variant), its raw score,
-    the sign it enters the metric with, and the compliance mass (letter) or summed log-prob (continuation)."""
+    the sign it enters the metric with, and the compliance mass (letter) or summed log-prob (continuation).
+    `against` names the corrupt prompt's event (the clean one always holds the cue)."""
     rows = []
     for iid, base in bases.items():
         for condition, lds, extra in (("clean", base.ld_clean, base.extra_clean),
                                       ("corrupt", base.ld_corrupt, base.extra_corrupt)):
             for v, pair in enumerate(base.pairs):
-                rows.append({"instance_id": iid, "metric": metric, "condition": condition,
+                rows.append({"instance_id": iid, "metric": metric, "against": against, "condition": condition,
                              "empathic_first": pair.empathic_first, "answer": pair.option or None,
                              "answer_tokens": pair.answer_len, "score": float(lds[v] * pair.sign),
                              "sign": pair.sign,
@@ -55,9 +64,11 @@ def score_rows(metric: Metric, bases: dict[str, BaseRuns]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def instance_rows(metric: Metric, bases: dict[str, BaseRuns]) -> pd.DataFrame:
-    """behaviour_instances: the metric per instance and condition (orders averaged) and the cue's TE."""
-    return pd.DataFrame([{"instance_id": iid, "metric": metric, "clean": b.value_clean, "corrupt": b.value_corrupt,
+def instance_rows(metric: Metric, bases: dict[str, BaseRuns], against: Against = "neutral") -> pd.DataFrame:
+    """behaviour_instances: the metric per instance and condition (orders averaged) and clean - corrupt
+    (the cue's TE when `against` is the neutral event)."""
+    return pd.DataFrame([{"instance_id": iid, "metric": metric, "against": against, "clean": b.value_clean,
+                          "corrupt": b.value_corrupt,
                           "te": b.value_clean - b.value_corrupt,
                           "compliance_mass": compliance(b) if metric == "letter" else np.nan}
                          for iid, b in bases.items()])
@@ -93,23 +104,80 @@ def verdict(metric: Metric, inst: pd.DataFrame, te: CueEffect, used: bool) -> di
             "evidence": evidence}
 
 
+CONTRASTS = ("cue - neutral", "cue - negative", "negative - neutral")
+
+
+def control_rows(metric: Metric, neutral: dict[str, BaseRuns], negative: dict[str, BaseRuns], te: CueEffect,
+                 n_boot: int, seed: int) -> list[dict]:
+    """behaviour_controls: the three contrasts of cue, neutral and negative on the instances that have
+    all three aligned, with paired instance-bootstrap CIs (the letter metric's gate carried over)."""
+    ids = [iid for iid in neutral if iid in negative]
+    cue_neu = np.array([neutral[i].value_clean - neutral[i].value_corrupt for i in ids])
+    cue_neg = np.array([negative[i].value_clean - negative[i].value_corrupt for i in ids])
+    rows = []
+    for contrast, values in zip(CONTRASTS, (cue_neu, cue_neg, cue_neu - cue_neg), strict=True):
+        eff = CueEffect.of(values, n_boot, seed, UNITS[metric], te.withheld) if len(ids) else None
+        rows.append({"metric": metric, "units": UNITS[metric], "contrast": contrast, "n_instances": len(ids),
+                     "effect": eff.mean if eff else np.nan, "ci_low": eff.ci_low if eff else np.nan,
+                     "ci_high": eff.ci_high if eff else np.nan,
+                     "share_positive": float(np.mean(values > 0)) if len(ids) else np.nan,
+                     "decided": bool(eff and eff.decided)})
+    return rows
+
+
+def control_verdict(metric: Metric, rows: list[dict]) -> dict[str, str]:
+    """Is the cue's effect about a person in need rather than any negative event? Yes when cue - negative
+    is decided with the sign of cue - neutral; no when cue - neutral is decided but negative - neutral
+    is decided with its sign and cue - negative is not; else undetermined."""
+    by = {r["contrast"]: r for r in rows}
+    te, rest, valence = by["cue - neutral"], by["cue - negative"], by["negative - neutral"]
+    same_sign = np.sign(te["effect"]) == np.sign(rest["effect"])
+    if not te["n_instances"]:
+        return {"question": f"Is the cue's effect about need rather than negativity ({metric} metric)?",
+                "answer": "undetermined: no instance has its cue, neutral and negative events all token-aligned",
+                "evidence": "the dataset's minimal pairs carry no aligned negative event"}
+    if te["decided"] and rest["decided"] and same_sign:
+        answer = "yes: the cue moves the metric more than a negative event with nobody in need"
+    elif te["decided"] and valence["decided"] and np.sign(valence["effect"]) == np.sign(te["effect"]) \
+            and not rest["decided"]:
+        answer = "no: a negative event with nobody in need moves the metric like the cue"
+    else:
+        answer = "undetermined: the contrasts' 95% CIs do not settle it"
+    evidence = "; ".join(f"{r['contrast']} {r['effect']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] {r['units']}"
+                         for r in rows) + f" over {te['n_instances']} instances with all three events aligned"
+    return {"question": f"Is the cue's effect about need rather than negativity ({metric} metric)?",
+            "answer": answer, "evidence": evidence}
+
+
+def _base_runs(ctx: RunContext, engine: Engine, instances: list[Instance], metric: Metric, against: Against
+               ) -> tuple[dict[str, BaseRuns], list[str]]:
+    """Base runs (cue vs `against`) of every instance aligned for that contrast, and the skipped ids."""
+    pairs, skipped = aligned_instances(ctx.model.tokenizer, instances, metric, against)
+    bar = tqdm(pairs.items(), desc=f"behaviour {metric} vs {against}", unit="inst", file=sys.stderr)
+    return {iid: base_runs(engine, pair, []) for iid, pair in bar}, skipped
+
+
 def run(cfg: BehaviourConfig, ctx: RunContext) -> PhaseRun:
     """Base runs of every sampled instance under both metrics; scores, per-instance TEs, effects, verdicts."""
     instances = sample_instances(ctx.dataset.instances_in(cfg.splits), cfg.instances_per_family, ctx.seed)
-    scores, per_instance, effects, verdicts = [], [], [], []
+    scores, per_instance, effects, verdicts, controls = [], [], [], [], []
     for metric in METRICS:
-        pairs, skipped = aligned_instances(ctx.model.tokenizer, instances, metric)
         engine = Engine(ctx.model, cfg.batch_rows, metric=metric)
-        bases = {iid: base_runs(engine, pair, []) for iid, pair in
-                 tqdm(pairs.items(), desc=f"behaviour {metric}", unit="inst", file=sys.stderr)}
-        te = cue_effect(bases, metric, cfg.min_mass, cfg.n_bootstrap, ctx.seed)
-        inst = instance_rows(metric, bases)
-        scores.append(score_rows(metric, bases))
-        per_instance.append(inst)
+        neutral, skipped = _base_runs(ctx, engine, instances, metric, "neutral")
+        negative, _ = _base_runs(ctx, engine, instances, metric, "negative")
+        te = cue_effect(neutral, metric, cfg.min_mass, cfg.n_bootstrap, ctx.seed)
+        inst = instance_rows(metric, neutral)
+        scores += [score_rows(metric, neutral), score_rows(metric, negative, "negative")]
+        per_instance += [inst, instance_rows(metric, negative, "negative")]
         effects.append(effect_row(metric, inst, te, metric == cfg.metric))
         verdicts.append(verdict(metric, inst, te, metric == cfg.metric))
         if skipped:
             verdicts[-1]["evidence"] += f"; {len(skipped)} instances skipped (cue and neutral not token-aligned)"
+        rows = control_rows(metric, neutral, negative, te, cfg.n_bootstrap, ctx.seed)
+        controls += rows
+        if metric == cfg.metric:
+            verdicts.append(control_verdict(metric, rows))
     yield final({"behaviour_scores": pd.concat(scores, ignore_index=True),
                  "behaviour_instances": pd.concat(per_instance, ignore_index=True),
-                 "behaviour_effects": pd.DataFrame(effects), "behaviour_verdicts": pd.DataFrame(verdicts)})
+                 "behaviour_effects": pd.DataFrame(effects), "behaviour_controls": pd.DataFrame(controls),
+                 "behaviour_verdicts": pd.DataFrame(verdicts)})

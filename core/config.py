@@ -201,6 +201,7 @@ class SteeringConfig(Section):
     breakdown_perplexity: PositiveFloat
     breakdown_degenerate: Annotated[float, Field(gt=0, lt=1)]
     transfer_alphas: list[float]  # steering_transfer's alphas (0 is the shared reference; [] = no transfer)
+    transfer_only: list[str]  # models steered only with the transfer arms (no sweep, no judge)
 
 
 class PlanConfig(Section):

@@ -30,7 +30,8 @@ larger |alpha| succeeds; breakdown alpha per sign = the smallest |alpha| whose c
 
 Transfer (analyses/steering/transfer.py, `steering_transfer`): this model steered with each other
 model's direction carried through a Procrustes map, beside its own direction and a random one of the
-same norm, on the same prompts and seeds.
+same norm, on the same prompts and seeds. A model listed in `transfer_only` runs these arms alone (no alpha
+sweep, no judge): the second embedded model on CPU, where a full sweep does not fit the time budget.
 
 Resumable: each (layer, prompt) is a work unit (analyses/harness.py); the harness writes each one's
 rows as soon as its batch is scored, so a kill loses at most the batch running (`batch_rows` rows),
@@ -299,12 +300,28 @@ def _judge_items(prompts: list[Prompt], gen: pd.DataFrame) -> dict[str, JudgeIte
             for g in gen.itertuples()}
 
 
+def transfer_only(cfg: SteeringConfig, ctx: RunContext, layers: dict[int, np.ndarray], prompts: list[Prompt],
+                  norm_rows: pd.DataFrame) -> Tables:
+    """A model in `transfer_only`: only steering_transfer's arms (and the classifier that scores them), on
+    the same prompts and seeds as a full run's; no alpha sweep and no judge (so no summary rows)."""
+    tools, classifier_rows = fit_scorers(cfg, ctx, None)
+    carried = [transfer_table(cfg, ctx, prompts, layer, layers[layer], tools.classifier.predict, tools.lexicon,
+                              lambda pid, s: row_seed(ctx.seed, pid, s)) for layer in sorted(layers)]
+    return {"steering_classifier": classifier_rows, "steering_norms": norm_rows,
+            "steering_transfer": pd.concat(carried, ignore_index=True)}
+
+
 def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
     """Sweep alphas on every selected layer and prompt (one work unit per layer x prompt), judge them after
     the sweep when the judge does not fit beside the model (analyses/steering/judging.py), summarise."""
     ds = ctx.dataset
     layers, prompts = steered_layers(cfg, ctx), select_prompts(cfg, ds)
     norms = median_response_norms(ctx.model, norm_texts(ds, cfg.norm_texts), sorted(layers), cfg.norm_max_length)
+    norm_rows = pd.DataFrame([{"layer": k, "median_norm": v[0], "n_tokens": v[1], "n_texts": cfg.norm_texts}
+                              for k, v in sorted(norms.items())])
+    if ctx.alias in cfg.transfer_only:
+        yield final(transfer_only(cfg, ctx, layers, prompts, norm_rows))
+        return
     longest = max(len(prompt_ids(ctx.model.tokenizer, p.text)) for p in prompts) + cfg.max_new_tokens
     where, device = judging.placement(cfg, ctx, longest)
     judge = None if where == "after_model" else judging.load_judge(cfg, ctx, device)
@@ -331,7 +348,5 @@ def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
             cfg, ctx, device, gen, _judge_items(prompts, gen), rubrics(ds)))])).tables
         scores = pd.concat([scores, late["steering_scores"]], ignore_index=True)
     summary = summarise(gen, scores, swept["steering_coherence"], Rules.of(cfg), ctx.seed)
-    norm_rows = pd.DataFrame([{"layer": k, "median_norm": v[0], "n_tokens": v[1], "n_texts": cfg.norm_texts}
-                              for k, v in sorted(norms.items())])
     yield final({"steering_summary": summary, "steering_classifier": classifier_rows, "steering_norms": norm_rows,
                  "steering_transfer": pd.concat(carried, ignore_index=True)})

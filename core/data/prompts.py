@@ -4,7 +4,8 @@ One prompt is a chat-templated user message: the instance's minimal-pair templat
 filled by the empathy cue (clean) or the neutral event (corrupt), the forced-choice question, the two
 options labelled (A) and (B) in a given order, and "Answer with A or B."; the generation prompt is
 appended, so the answer is predicted at the last position. The clean and corrupt ids have the same
-length and differ only inside the slot: everything before the first differing token is a shared
+length and differ only inside the slot (behaviour's control fills the corrupt slot with the negative event
+instead, `against="negative"`): everything before the first differing token is a shared
 prefix (the KV cache the intervention engine reuses), and every later position may differ.
 
 Two behaviour metrics read the same prompts (one instrument, `behaviour.metric` in params.yaml):
@@ -30,6 +31,9 @@ from core.data.schema import Instance
 
 LETTERS = ("A", "B")
 Metric = Literal["continuation", "letter"]
+# what fills the slot of the corrupt prompt: the neutral event (the causal phases' contrast) or the negative
+# event with nobody in need (behaviour's control: does any negative event move the metric like the cue?)
+Against = Literal["neutral", "negative"]
 
 
 @dataclass(frozen=True)
@@ -93,13 +97,18 @@ def letter_ids(tokenizer: Any) -> tuple[int, int]:
     return ids[0][0], ids[1][0]
 
 
-def choice_pair(tokenizer: Any, instance: Instance, empathic_first: bool) -> ChoicePair:
-    """Clean and corrupt prompts of one order; ValueError when they are not token-aligned."""
+def choice_pair(tokenizer: Any, instance: Instance, empathic_first: bool, against: Against = "neutral"
+                ) -> ChoicePair:
+    """Clean (cue) and corrupt (`against` event) prompts of one order; ValueError when they are not
+    token-aligned or the instance has no such event."""
     mp = instance.minimal_pair
+    event = getattr(mp, against)
+    if event is None:
+        raise ValueError(f"{instance.instance_id}: the minimal pair has no {against} event")
     clean = prompt_ids(tokenizer, user_message(instance, mp.cue, empathic_first))
-    corrupt = prompt_ids(tokenizer, user_message(instance, mp.neutral, empathic_first))
+    corrupt = prompt_ids(tokenizer, user_message(instance, event, empathic_first))
     if len(clean) != len(corrupt):
-        raise ValueError(f"{instance.instance_id}: cue and neutral prompts differ in length "
+        raise ValueError(f"{instance.instance_id}: cue and {against} prompts differ in length "
                          f"({len(clean)} vs {len(corrupt)} tokens)")
     diff = [i for i, (a, b) in enumerate(zip(clean, corrupt, strict=True)) if a != b]
     if not diff:
@@ -107,10 +116,12 @@ def choice_pair(tokenizer: Any, instance: Instance, empathic_first: bool) -> Cho
     return ChoicePair(instance.instance_id, empathic_first, tuple(clean), tuple(corrupt), (diff[0], diff[-1] + 1))
 
 
-def counterbalanced(tokenizer: Any, instance: Instance) -> tuple[ChoicePair, ChoicePair]:
+def counterbalanced(tokenizer: Any, instance: Instance, against: Against = "neutral"
+                    ) -> tuple[ChoicePair, ChoicePair]:
     """The instance's own option order and the swapped one (they share the prefix before the slot)."""
     given = instance.forced_choice.empathic_first
-    first, second = choice_pair(tokenizer, instance, given), choice_pair(tokenizer, instance, not given)
+    first = choice_pair(tokenizer, instance, given, against)
+    second = choice_pair(tokenizer, instance, not given, against)
     if first.clean_ids[:first.prefix_len] != second.clean_ids[:second.prefix_len]:
         raise ValueError(f"{instance.instance_id}: the two option orders do not share the prefix before the slot")
     return first, second
@@ -128,9 +139,10 @@ def answered(tokenizer: Any, instance: Instance, pair: ChoicePair) -> tuple[Choi
     return out[0], out[1]
 
 
-def variants(tokenizer: Any, instance: Instance, metric: Metric) -> tuple[ChoicePair, ...]:
+def variants(tokenizer: Any, instance: Instance, metric: Metric, against: Against = "neutral"
+             ) -> tuple[ChoicePair, ...]:
     """The sequences `metric` scores: both orders (letter), or both orders x both answers (continuation)."""
-    orders = counterbalanced(tokenizer, instance)
+    orders = counterbalanced(tokenizer, instance, against)
     if metric == "letter":
         return orders
     return tuple(v for pair in orders for v in answered(tokenizer, instance, pair))
@@ -159,14 +171,15 @@ def sample_instances(instances: list[Instance], per_family: int, seed: int) -> l
     return [inst for inst in instances if inst.instance_id in keep]
 
 
-def aligned_instances(tokenizer: Any, instances: list[Instance], metric: Metric = "letter"
-                      ) -> tuple[dict[str, tuple[ChoicePair, ...]], list[str]]:
-    """The metric's variants of every token-aligned instance, and the ids that were not aligned."""
+def aligned_instances(tokenizer: Any, instances: list[Instance], metric: Metric = "letter",
+                      against: Against = "neutral") -> tuple[dict[str, tuple[ChoicePair, ...]], list[str]]:
+    """The metric's variants of every instance whose cue and `against` event are token-aligned, and the
+    ids that were not (or have no such event)."""
     pairs: dict[str, tuple[ChoicePair, ...]] = {}
     skipped = []
     for inst in instances:
         try:
-            pairs[inst.instance_id] = variants(tokenizer, inst, metric)
+            pairs[inst.instance_id] = variants(tokenizer, inst, metric, against)
         except ValueError:
             skipped.append(inst.instance_id)
     return pairs, skipped

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analyses.behaviour import effect_row, instance_rows, score_rows, verdict
+from analyses.behaviour import CONTRASTS, control_rows, control_verdict, effect_row, instance_rows, score_rows, verdict
 from analyses.causal.common import cue_effect
 from analyses.causal.runs import BaseRuns
 from core.data.prompts import ChoicePair
@@ -65,3 +65,48 @@ def test_no_verdict_while_the_ci_includes_zero():
     assert effect.ci_low < 0 < effect.ci_high
     assert verdict("continuation", instance_rows("continuation", bases), effect, True)["answer"].startswith(
         "undetermined")
+
+
+def _against(neutral: dict[str, BaseRuns], cue_minus: np.ndarray) -> dict[str, BaseRuns]:
+    """The same instances' runs with the negative event in the corrupt slot: the same clean (cue) runs,
+    and a corrupt metric that leaves clean - corrupt = cue_minus[i]."""
+    out = {}
+    for (iid, b), t in zip(neutral.items(), cue_minus, strict=True):
+        corrupt = b.ld_clean - 2 * t / len(b.pairs)  # the metric is the signed scores' sum / 2
+        out[iid] = BaseRuns(b.pairs, b.ld_clean, corrupt, [], [], b.extra_clean, b.extra_corrupt)
+    return out
+
+
+@pytest.mark.parametrize("metric", ["letter", "continuation"])
+def test_controls_are_paired_contrasts_of_the_same_instances(metric):
+    te = np.linspace(0.05, 0.15, 12)
+    neutral = _bases(te, 0.9, metric)
+    negative = _against(neutral, te / 3)  # the negative event moves the metric by two thirds of the cue's TE
+    effect = cue_effect(neutral, metric, 0.5, 500, 0)
+    rows = {r["contrast"]: r for r in control_rows(metric, neutral, negative, effect, 500, 0)}
+    assert set(rows) == set(CONTRASTS) and all(r["n_instances"] == 12 for r in rows.values())
+    assert rows["cue - neutral"]["effect"] == pytest.approx(effect.mean)
+    assert rows["cue - negative"]["effect"] == pytest.approx(np.mean(te / 3))
+    assert rows["negative - neutral"]["effect"] == pytest.approx(np.mean(te - te / 3))
+    assert control_verdict(metric, list(rows.values()))["answer"].startswith("yes")
+
+
+def test_control_verdict_says_no_when_a_negative_event_matches_the_cue():
+    te = np.linspace(0.05, 0.15, 12)
+    neutral = _bases(te, 0.9, "continuation")
+    negative = _against(neutral, np.linspace(-0.02, 0.02, 12))  # cue - negative straddles zero
+    effect = cue_effect(neutral, "continuation", 0.5, 500, 0)
+    rows = control_rows("continuation", neutral, negative, effect, 500, 0)
+    assert control_verdict("continuation", rows)["answer"].startswith("no")
+    subset = {k: v for k, v in list(negative.items())[:5]}  # only 5 instances have a negative event aligned
+    assert control_rows("continuation", neutral, subset, effect, 500, 0)[0]["n_instances"] == 5
+    empty = control_rows("continuation", neutral, {}, effect, 500, 0)
+    assert control_verdict("continuation", empty)["answer"].startswith("undetermined: no instance")
+
+
+def test_letter_controls_carry_the_mass_gate():
+    te = np.linspace(0.05, 0.15, 12)
+    low = _bases(te, 0.2, "letter")
+    effect = cue_effect(low, "letter", 0.5, 500, 0)
+    rows = control_rows("letter", low, _against(low, te / 3), effect, 500, 0)
+    assert not any(r["decided"] for r in rows)

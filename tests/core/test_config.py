@@ -83,7 +83,7 @@ def test_the_v2_profile_reads_the_previous_revision_beside_v3():
 
 def test_phase_models_must_be_a_phase_and_models_of_the_profile(tmp_path):
     tree = yaml.safe_load((ROOT / "params.yaml").read_text())
-    assert load_params(ROOT / "params.yaml").profiles["smoke"].phase_models["steering"] == ["smollm2-135m"]
+    assert load_params(ROOT / "params.yaml").profiles["smoke"].phase_models["ablation"] == ["smollm2-135m"]
     for bad in ({"steering": ["phi3-mini"]}, {"nonsense": ["smollm2-135m"]}):
         tree["profiles"]["smoke"]["phase_models"] = bad
         path = tmp_path / "params.yaml"

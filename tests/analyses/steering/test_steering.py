@@ -109,3 +109,21 @@ def test_killed_sweep_resumes_then_collect_fills_every_table(workdir, monkeypatc
         headline = con.sql(sql).df()
     assert set(headline.alpha) == {-10.0, 10.0}  # alpha = 0 is the reference, not a row
     assert "p_holm" in headline.columns
+
+
+def test_a_transfer_only_model_runs_no_sweep_and_no_judge(workdir, monkeypatch):
+    """steering.transfer_only: the model gets only steering_transfer's arms (none here: one model, no
+    source), the classifier and the norms; no sweep unit, no generations, no summary, no judge."""
+    from core.paths import published_parts
+
+    root, args = workdir
+    params = load_params(overrides=[a for a in args if a != "--set"] + ["steering.transfer_only=[smollm2-135m]"])
+    monkeypatch.setattr(steering.judging, "load_judge", lambda *_: pytest.fail("the judge was loaded"))
+    monkeypatch.setattr(steering.judging, "after_model", lambda *_: pytest.fail("the judge ran"))
+    written: list[str] = []
+    assert run_phase("steering", params, "smollm2-135m", on_unit=written.append)
+    assert written == [FINAL]
+    tables = {table for phase, model, table, _ in published_parts(root / "outputs")
+              if phase == "steering" and model == "smollm2-135m"}
+    assert {"steering_classifier", "steering_norms", "steering_transfer"} <= tables
+    assert not tables & {"steering_generations", "steering_summary", "steering_scores"}
