@@ -202,6 +202,7 @@ class SteeringConfig(Section):
     breakdown_degenerate: Annotated[float, Field(gt=0, lt=1)]
     transfer_alphas: list[float]  # steering_transfer's alphas (0 is the shared reference; [] = no transfer)
     transfer_only: list[str]  # models steered only with the transfer arms (no sweep, no judge)
+    transfer_relative: bool  # transfer_alphas are multiples of the layer's median residual norm (alpha_rel)
 
 
 class PlanConfig(Section):

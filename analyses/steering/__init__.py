@@ -301,12 +301,12 @@ def _judge_items(prompts: list[Prompt], gen: pd.DataFrame) -> dict[str, JudgeIte
 
 
 def transfer_only(cfg: SteeringConfig, ctx: RunContext, layers: dict[int, np.ndarray], prompts: list[Prompt],
-                  norm_rows: pd.DataFrame) -> Tables:
+                  norms: Mapping[int, tuple[float, int]], norm_rows: pd.DataFrame) -> Tables:
     """A model in `transfer_only`: only steering_transfer's arms (and the classifier that scores them), on
     the same prompts and seeds as a full run's; no alpha sweep and no judge (so no summary rows)."""
     tools, classifier_rows = fit_scorers(cfg, ctx, None)
     carried = [transfer_table(cfg, ctx, prompts, layer, layers[layer], tools.classifier.predict, tools.lexicon,
-                              lambda pid, s: row_seed(ctx.seed, pid, s)) for layer in sorted(layers)]
+                              lambda pid, s: row_seed(ctx.seed, pid, s), norms[layer][0]) for layer in sorted(layers)]
     return {"steering_classifier": classifier_rows, "steering_norms": norm_rows,
             "steering_transfer": pd.concat(carried, ignore_index=True)}
 
@@ -320,7 +320,7 @@ def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
     norm_rows = pd.DataFrame([{"layer": k, "median_norm": v[0], "n_tokens": v[1], "n_texts": cfg.norm_texts}
                               for k, v in sorted(norms.items())])
     if ctx.alias in cfg.transfer_only:
-        yield final(transfer_only(cfg, ctx, layers, prompts, norm_rows))
+        yield final(transfer_only(cfg, ctx, layers, prompts, norms, norm_rows))
         return
     longest = max(len(prompt_ids(ctx.model.tokenizer, p.text)) for p in prompts) + cfg.max_new_tokens
     where, device = judging.placement(cfg, ctx, longest)
@@ -341,7 +341,7 @@ def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
     gen, scores = swept["steering_generations"], swept["steering_scores"]
     # the transfer arms generate with the steered model: before a judge placed after it frees the model
     carried = [transfer_table(cfg, ctx, prompts, layer, layers[layer], tools.classifier.predict, tools.lexicon,
-                              lambda pid, s: row_seed(ctx.seed, pid, s)) for layer in sorted(layers)]
+                              lambda pid, s: row_seed(ctx.seed, pid, s), norms[layer][0]) for layer in sorted(layers)]
     if judge is None:
         del tools  # the steered model's last reference here, so release_model can free its memory
         late = (yield Units((judging.JUDGE_UNIT,), lambda todo: [(judging.JUDGE_UNIT, judging.after_model(

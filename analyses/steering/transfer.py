@@ -10,6 +10,10 @@ same norm): `mapped` (A's carried direction), `own` (B's own probe direction) an
 uniform unit direction in B's space). Every arm uses the same prompts, the same `transfer_alphas` and
 the same per-row sampling seeds as the main sweep, so all arms share one set of alpha = 0 generations
 (the intervention is the identity there) and each steered generation is paired with its alpha = 0 twin.
+With `transfer_relative` the alphas are alpha_rel, multiples of B's median residual norm at L_B
+(`steering_norms`): residual scales differ by 40x between the embedded models (SmolLM2 ~290 at its
+steered layer, Gemma-3 ~11,500), so one raw alpha would steer one model and leave the other untouched.
+The table keeps both `alpha` (what was added) and `alpha_rel`.
 
 Effect of an arm at alpha, per scorer (the independent MiniLM classifier's P(empathic), the lexicon
 rate, VADER): per prompt, the mean over samples of score(alpha) - score(0); the table reports the mean
@@ -40,7 +44,7 @@ from core.stats.directions import load_directions
 from core.stats.estimates import mean_ci
 from core.stats.procrustes import map_direction, matched_layer, procrustes
 
-COLUMNS = ["source_model", "target_model", "source_layer", "layer", "arm", "alpha", "scorer", "n_prompts",
+COLUMNS = ["source_model", "target_model", "source_layer", "layer", "arm", "alpha", "alpha_rel", "scorer", "n_prompts",
            "effect", "ci_low", "ci_high", "minus_random", "minus_random_ci_low", "minus_random_ci_high",
            "minus_own", "minus_own_ci_low", "minus_own_ci_high", "cosine_to_own"]
 
@@ -146,10 +150,12 @@ def effect_rows(effects: pd.DataFrame, cfg: SteeringConfig, seed: int) -> list[d
 
 
 def transfer_table(cfg: SteeringConfig, ctx: RunContext, prompts: list[Any], layer: int, own: np.ndarray,
-                   classify: Callable[[list[str]], Any], lexicon: Lexicon, seed_of: Callable[[str, int], int]
-                   ) -> pd.DataFrame:
-    """`steering_transfer`: every source model's carried direction vs this model's own vs random."""
-    alphas = sorted({float(a) for a in cfg.transfer_alphas} - {0.0})
+                   classify: Callable[[list[str]], Any], lexicon: Lexicon, seed_of: Callable[[str, int], int],
+                   norm: float) -> pd.DataFrame:
+    """`steering_transfer`: every source model's carried direction vs this model's own vs random; `norm` is
+    the layer's median residual norm (the unit of `transfer_alphas` when `transfer_relative`)."""
+    scale = norm if cfg.transfer_relative else 1.0
+    alphas = sorted({float(a) * scale for a in cfg.transfer_alphas} - {0.0})
     found = sources(cfg, ctx, layer, own) if alphas else []
     if not found:
         return pd.DataFrame(columns=COLUMNS)
@@ -164,6 +170,7 @@ def transfer_table(cfg: SteeringConfig, ctx: RunContext, prompts: list[Any], lay
                           for name, v in _score(list(gen.text), classify, lexicon).items()])
         cosine = float(src.arms[0].direction @ unit_own)
         rows += [{"source_model": src.model, "target_model": ctx.alias, "source_layer": src.layer, "layer": layer,
-                  **r, "cosine_to_own": cosine if r["arm"] == "mapped" else float("nan")}
+                  **r, "alpha_rel": round(r["alpha"] / norm, 6),
+                  "cosine_to_own": cosine if r["arm"] == "mapped" else float("nan")}
                  for r in effect_rows(per_prompt_effects(long), cfg, ctx.seed)]
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -92,8 +92,9 @@ def test_arms_share_seeds_so_a_mapped_direction_equal_to_own_steers_identically(
     prompts = [SimpleNamespace(prompt_id=f"p{i}", text=f"A stranger drops a bag, case {i}. What now?")
                for i in range(3)]
     out = transfer.transfer_table(params.steering, ctx, prompts, 1, own, lambda t: np.array([len(x) / 50 for x in t]),
-                                  Lexicon.load(params.data.lexicon), lambda pid, s: 11 * s + len(pid))
-    assert set(out.arm) == {"mapped", "own", "random"} and set(out.alpha) == {20.0}
+                                  Lexicon.load(params.data.lexicon), lambda pid, s: 11 * s + len(pid), norm=250.0)
+    # smoke's transfer alphas are relative: alpha_rel 0.07 of a median norm of 250 adds alpha 17.5
+    assert set(out.arm) == {"mapped", "own", "random"} and set(out.alpha) == {17.5} and set(out.alpha_rel) == {0.07}
     assert set(out.target_model) == {"tiny-llama"} and set(out.scorer) == {"classifier", "lexicon", "vader"}
     mapped = out[out.arm == "mapped"].set_index("scorer")
     assert (mapped.minus_own.abs() < 1e-12).all() and np.allclose(mapped.cosine_to_own, 1.0)

@@ -34,6 +34,26 @@ def test_every_instance_is_token_aligned_under_the_embedded_tokenizer(tokenizer,
         assert given.prefix_len == swapped.prefix_len and given.sign == -swapped.sign
 
 
+@pytest.mark.parametrize("alias", ["smollm2-135m", "gemma3-270m"])
+def test_every_v3_instance_is_aligned_for_its_neutral_and_its_negative_event(alias):
+    # the causal phases patch cue vs neutral position by position, and behaviour's control compares the cue
+    # with the negative event: every v3 minimal pair fits both, under both embedded models' prompts
+    from core.config import load_params
+    from core.models.loader import load_tokenizer
+
+    tok = load_tokenizer(load_params(ROOT / "params.yaml").model(alias))
+    v3 = load_dataset(ROOT / "data" / "v3" / "dataset.json", ROOT / "data" / "v3" / "scenarios.json")
+    for against in ("neutral", "negative"):
+        pairs, skipped = aligned_instances(tok, list(v3.instances.values()), "letter", against)
+        assert skipped == [] and len(pairs) == len(v3.instances) == 240, against
+
+
+def test_an_instance_without_a_negative_event_is_skipped_for_that_control(tokenizer, dataset):
+    v2 = list(dataset.instances.values())[:3]  # v2's minimal pairs have no negative event
+    pairs, skipped = aligned_instances(tokenizer, v2, "letter", "negative")
+    assert pairs == {} and skipped == [i.instance_id for i in v2]
+
+
 def test_the_prompt_ends_with_the_generation_prompt(tokenizer, dataset):
     inst = next(iter(dataset.instances.values()))
     given, _ = counterbalanced(tokenizer, inst)
