@@ -300,15 +300,21 @@ def _judge_items(prompts: list[Prompt], gen: pd.DataFrame) -> dict[str, JudgeIte
             for g in gen.itertuples()}
 
 
+def carried(cfg: SteeringConfig, ctx: RunContext, tools: Tools, layers: dict[int, np.ndarray], prompts: list[Prompt],
+            norms: Mapping[int, tuple[float, int]]) -> pd.DataFrame:
+    """steering_transfer at every steered layer: the other models' carried directions vs own vs random."""
+    return pd.concat([transfer_table(cfg, ctx, prompts, layer, layers[layer], tools.classifier.predict, tools.lexicon,
+                                     lambda pid, s: row_seed(ctx.seed, pid, s), norms[layer][0])
+                      for layer in sorted(layers)], ignore_index=True)
+
+
 def transfer_only(cfg: SteeringConfig, ctx: RunContext, layers: dict[int, np.ndarray], prompts: list[Prompt],
                   norms: Mapping[int, tuple[float, int]], norm_rows: pd.DataFrame) -> Tables:
     """A model in `transfer_only`: only steering_transfer's arms (and the classifier that scores them), on
     the same prompts and seeds as a full run's; no alpha sweep and no judge (so no summary rows)."""
     tools, classifier_rows = fit_scorers(cfg, ctx, None)
-    carried = [transfer_table(cfg, ctx, prompts, layer, layers[layer], tools.classifier.predict, tools.lexicon,
-                              lambda pid, s: row_seed(ctx.seed, pid, s), norms[layer][0]) for layer in sorted(layers)]
     return {"steering_classifier": classifier_rows, "steering_norms": norm_rows,
-            "steering_transfer": pd.concat(carried, ignore_index=True)}
+            "steering_transfer": carried(cfg, ctx, tools, layers, prompts, norms)}
 
 
 def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
@@ -340,8 +346,7 @@ def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
     swept = (yield Units(tuple(units), sweep)).tables
     gen, scores = swept["steering_generations"], swept["steering_scores"]
     # the transfer arms generate with the steered model: before a judge placed after it frees the model
-    carried = [transfer_table(cfg, ctx, prompts, layer, layers[layer], tools.classifier.predict, tools.lexicon,
-                              lambda pid, s: row_seed(ctx.seed, pid, s), norms[layer][0]) for layer in sorted(layers)]
+    transfer = carried(cfg, ctx, tools, layers, prompts, norms)
     if judge is None:
         del tools  # the steered model's last reference here, so release_model can free its memory
         late = (yield Units((judging.JUDGE_UNIT,), lambda todo: [(judging.JUDGE_UNIT, judging.after_model(
@@ -349,4 +354,4 @@ def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
         scores = pd.concat([scores, late["steering_scores"]], ignore_index=True)
     summary = summarise(gen, scores, swept["steering_coherence"], Rules.of(cfg), ctx.seed)
     yield final({"steering_summary": summary, "steering_classifier": classifier_rows, "steering_norms": norm_rows,
-                 "steering_transfer": pd.concat(carried, ignore_index=True)})
+                 "steering_transfer": transfer})
