@@ -17,7 +17,9 @@ Per instance the cue's total effect is TE = metric(clean) - metric(corrupt). Per
 its orders, options and conditions move together), the share of instances with TE > 0, and whether
 the CI excludes zero. Patching and mediation use `metric` (params.yaml) and gate every verdict on the
 same test on their own instances: "undetermined" while the CI includes zero (or the letter metric is
-withheld). Base runs share the prompt prefix before the cue (its KV cache runs once per instance).
+withheld). Base runs share the prompt prefix before the cue (its KV cache runs once per instance), and
+one batched call per instance gives both metrics against both events: the letters are read where the
+answered prompt predicts its answer, and each clean (cue) sequence runs once (causal/runs.choice_runs).
 
 Control (`behaviour_controls`): is it the person in need, or anything negative? v3's minimal pairs carry a
 third event, something negative with nobody in need. On the instances where cue, neutral and negative
@@ -36,7 +38,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from analyses.causal.common import UNITS, CueEffect, compliance, cue_effect
-from analyses.causal.runs import BaseRuns, Engine, base_runs
+from analyses.causal.runs import BaseRuns, Engine, choice_runs
 from analyses.harness import PhaseRun, final
 from core.config import BehaviourConfig
 from core.context import RunContext
@@ -44,6 +46,7 @@ from core.data.prompts import Against, Metric, aligned_instances, sample_instanc
 from core.data.schema import Instance
 
 METRICS: tuple[Metric, ...] = ("continuation", "letter")
+AGAINST: tuple[Against, ...] = ("neutral", "negative")
 
 
 def score_rows(metric: Metric, bases: dict[str, BaseRuns], against: Against = "neutral") -> pd.DataFrame:
@@ -149,22 +152,29 @@ def control_verdict(metric: Metric, rows: list[dict]) -> dict[str, str]:
             "answer": answer, "evidence": evidence}
 
 
-def _base_runs(ctx: RunContext, engine: Engine, instances: list[Instance], metric: Metric, against: Against
-               ) -> tuple[dict[str, BaseRuns], list[str]]:
-    """Base runs (cue vs `against`) of every instance aligned for that contrast, and the skipped ids."""
-    pairs, skipped = aligned_instances(ctx.model.tokenizer, instances, metric, against)
-    bar = tqdm(pairs.items(), desc=f"behaviour {metric} vs {against}", unit="inst", file=sys.stderr)
-    return {iid: base_runs(engine, pair, []) for iid, pair in bar}, skipped
+def _base_runs(ctx: RunContext, engine: Engine, instances: list[Instance]
+               ) -> tuple[dict[Against, dict[Metric, dict[str, BaseRuns]]], list[str]]:
+    """Base runs (cue vs each event) of every instance aligned for the neutral event, under both metrics
+    (analyses/causal/runs.choice_runs: one call per instance), and the ids skipped as not aligned."""
+    answered = {against: aligned_instances(ctx.model.tokenizer, instances, "continuation", against)[0]
+                for against in AGAINST}
+    skipped = [inst.instance_id for inst in instances if inst.instance_id not in answered["neutral"]]
+    out: dict[Against, dict[Metric, dict[str, BaseRuns]]] = {a: {m: {} for m in METRICS} for a in AGAINST}
+    for iid in tqdm(answered["neutral"], desc="behaviour", unit="inst", file=sys.stderr):
+        runs = choice_runs(engine, {a: answered[a][iid] for a in AGAINST if iid in answered[a]})
+        for against, by_metric in runs.items():
+            for metric, base in by_metric.items():
+                out[against][metric][iid] = base  # type: ignore[index]
+    return out, skipped
 
 
 def run(cfg: BehaviourConfig, ctx: RunContext) -> PhaseRun:
     """Base runs of every sampled instance under both metrics; scores, per-instance TEs, effects, verdicts."""
     instances = sample_instances(ctx.dataset.instances_in(cfg.splits), cfg.instances_per_family, ctx.seed)
+    bases, skipped = _base_runs(ctx, Engine(ctx.model, cfg.batch_rows, metric="continuation"), instances)
     scores, per_instance, effects, verdicts, controls = [], [], [], [], []
     for metric in METRICS:
-        engine = Engine(ctx.model, cfg.batch_rows, metric=metric)
-        neutral, skipped = _base_runs(ctx, engine, instances, metric, "neutral")
-        negative, _ = _base_runs(ctx, engine, instances, metric, "negative")
+        neutral, negative = bases["neutral"][metric], bases["negative"][metric]
         te = cue_effect(neutral, metric, cfg.min_mass, cfg.n_bootstrap, ctx.seed)
         inst = instance_rows(metric, neutral)
         scores += [score_rows(metric, neutral), score_rows(metric, negative, "negative")]

@@ -4,25 +4,26 @@ The behaviour metric (core/data/prompts.py) scores "variants" of an instance: it
 (letter metric), or each order with each option's text as the answer (continuation metric). Every
 variant is a clean/corrupt pair of equal-length sequences sharing the prefix before the cue.
 `base_runs` runs the clean and corrupt sequences of every variant (one batched call, prefix cached)
-and keeps their residuals; the row builders turn those into interventions on the corrupt (or clean)
-run: exact interchange of the whole residual, setting only the projection on a unit direction to
-another run's value (direction-only patching; the mediator of causal mediation), or adding alpha x
-direction (steering). `order_lds` runs any rows of every variant together and returns their signed
-scores; `combine` (prompts.py) turns them into the metric. Edits sit at prompt positions only: the
-answer continuation is what is scored. Positions are absolute token indices; residuals are stored
-from the shared prefix onwards.
+and keeps their residuals (`choice_runs`: behaviour's scores under both metrics and against several
+corrupt events, from one call that runs each clean sequence once). The row builders turn those into
+interventions on the corrupt (or clean) run: exact interchange of the whole residual, setting only
+the projection on a unit direction to another run's value (direction-only patching; the mediator of
+causal mediation), or adding alpha x direction (steering). `order_lds` runs any rows of every variant
+together and returns their signed scores; `combine` (prompts.py) turns them into the metric. Edits
+sit at prompt positions only: the answer continuation is what is scored. Positions are absolute token
+indices; residuals are stored from the shared prefix onwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from core.data.prompts import ChoicePair, Metric, combine, letter_ids
-from core.models.continuation import ContinuationScorer, LetterScorer
+from core.models.continuation import ChoiceScorer, ContinuationScorer, LetterScorer
 from core.models.loader import LoadedModel
 from core.models.patch import Edit, Row, residual_gradients, run_rows
 from core.models.rows import Scorer
@@ -116,6 +117,44 @@ def base_runs(engine: Engine, pairs: Sequence[ChoicePair], layers: Sequence[int]
     corrupt = [{layer: h[1] for layer, h in r.items()} for r in res]
     return BaseRuns(tuple(pairs), np.array([x[0] for x in lds]), np.array([x[1] for x in lds]), clean, corrupt,
                     np.array([x[0] for x in extra]), np.array([x[1] for x in extra]))
+
+
+def choice_runs(engine: Engine, answered: Mapping[str, Sequence[ChoicePair]]) -> dict[str, dict[Metric, BaseRuns]]:
+    """Scores of one instance's answered variants (continuation metric, the same clean sequences under
+    every event) against each corrupt event, with no residuals: per event, its continuation base runs and
+    its letter base runs (read at each order's answer position, core/models/continuation.ChoiceScorer).
+
+    One batched call runs each clean sequence once and each event's corrupt sequences, where running the
+    events apart would repeat the clean runs and a letter pass would repeat every prompt.
+    """
+    events = list(answered)
+    first = answered[events[0]]
+    if any(p.option == "" for p in first) or any([p.clean_ids for p in answered[e]] != [p.clean_ids for p in first]
+                                                for e in events):
+        raise ValueError("choice runs need answered variants with the same clean sequences under every event")
+    rows = [Row(p.clean_ids, scored=p.answer_len) for p in first]
+    rows += [Row(p.corrupt_ids, scored=p.answer_len) for e in events for p in answered[e]]
+    prefix = min(p.prefix_len for e in events for p in answered[e])
+    scores = run_rows(engine.model, rows, prefix, ChoiceScorer(letter_ids(engine.model.tokenizer)), (),
+                      engine.batch_rows, engine.reuse_prefix, engine.skip_blocks).scores.double().numpy()
+    n = len(first)
+    clean = scores[:n]
+    return {e: _by_metric(answered[e], clean, scores[n * (k + 1):n * (k + 2)]) for k, e in enumerate(events)}
+
+
+def _by_metric(pairs: Sequence[ChoicePair], clean: np.ndarray, corrupt: np.ndarray) -> dict[Metric, BaseRuns]:
+    """Continuation and letter base runs from ChoiceScorer's columns (letters: each order's empathic-answer row)."""
+    signs = np.array([p.sign for p in pairs])
+    continuation = BaseRuns(tuple(pairs), clean[:, 0] * signs, corrupt[:, 0] * signs, [{} for _ in pairs],
+                            [{} for _ in pairs], clean[:, 1], corrupt[:, 1])
+    at = [v for v, p in enumerate(pairs) if p.option == "empathic"]
+    orders = tuple(replace(pairs[v], clean_ids=pairs[v].clean_ids[:pairs[v].prompt_len],
+                           corrupt_ids=pairs[v].corrupt_ids[:pairs[v].prompt_len], answer_len=0, option="")
+                   for v in at)
+    letter_signs = np.array([p.sign for p in orders])
+    letter = BaseRuns(orders, clean[at, 2] * letter_signs, corrupt[at, 2] * letter_signs, [{} for _ in orders],
+                      [{} for _ in orders], clean[at, 3], corrupt[at, 3])
+    return {"continuation": continuation, "letter": letter}
 
 
 def _row(base: BaseRuns, run: str, order: int, edit: Edit) -> Row:

@@ -9,7 +9,7 @@ import torch
 from analyses.causal.runs import Engine, base_runs, interchange, order_lds
 from core.config import ModelSpec
 from core.data.prompts import combine, letter_ids, variants
-from core.models.continuation import ContinuationScorer, LetterScorer
+from core.models.continuation import ChoiceScorer, ContinuationScorer, LetterScorer
 from core.models.loader import load_model
 from core.models.patch import Row, run_rows
 
@@ -113,3 +113,55 @@ def test_patching_under_the_continuation_metric_equals_a_hooked_forward(tiny_lla
     assert any(r.start for r in [interchange(base, 0, layer, positions)])  # the fast path skips blocks
     assert patched == pytest.approx(_hooked_metric(tiny_llama, pairs, layer, positions), abs=1e-5)
     assert patched != pytest.approx(base.value_corrupt, abs=1e-6)  # the patch does something
+
+
+def test_choice_scorer_gives_both_metrics_from_the_answered_rows(tiny_llama, instance):
+    """The letter columns read at each answered row's answer position equal the letter scorer's on the
+    prompt alone, and the continuation columns equal the continuation scorer's."""
+    answered = variants(tiny_llama.tokenizer, instance, "continuation")
+    letters = letter_ids(tiny_llama.tokenizer)
+    rows = [Row(p.clean_ids, scored=p.answer_len) for p in answered]
+    both = run_rows(tiny_llama, rows, answered[0].prefix_len, ChoiceScorer(letters)).scores.double().numpy()
+    cont = run_rows(tiny_llama, rows, answered[0].prefix_len, ContinuationScorer()).scores.double().numpy()
+    prompts = [Row(p.clean_ids[:p.prompt_len]) for p in answered]
+    lett = run_rows(tiny_llama, prompts, answered[0].prefix_len, LetterScorer(letters)).scores.double().numpy()
+    np.testing.assert_allclose(both[:, :2], cont, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(both[:, 2:], lett, rtol=1e-4, atol=1e-4)
+    assert len({len(p.clean_ids) for p in answered}) > 1 or answered[0].answer_len != answered[1].answer_len
+
+
+@pytest.fixture(scope="module")
+def v3_instance(tiny_llama):
+    """A v3 instance whose cue, neutral and negative prompts all align under the tiny tokenizer."""
+    from core.data import load_dataset
+    from tests.conftest import ROOT
+
+    ds = load_dataset(ROOT / "data" / "v3" / "dataset.json", ROOT / "data" / "v3" / "scenarios.json")
+    for inst in ds.instances.values():
+        try:
+            for e in ("neutral", "negative"):
+                variants(tiny_llama.tokenizer, inst, "continuation", e)
+        except ValueError:
+            continue
+        return inst
+    raise AssertionError("no v3 instance aligns for both events under the tiny tokenizer")
+
+
+def test_choice_runs_equal_separate_base_runs_per_metric_and_event(tiny_llama, v3_instance):
+    from analyses.causal.runs import choice_runs
+
+    instance = v3_instance
+    answered = {e: variants(tiny_llama.tokenizer, instance, "continuation", e) for e in ("neutral", "negative")}
+    runs = choice_runs(Engine(tiny_llama, metric="continuation"), answered)
+    assert set(runs) == {"neutral", "negative"}
+    assert not np.allclose(runs["neutral"]["continuation"].ld_corrupt, runs["negative"]["continuation"].ld_corrupt)
+    for e in answered:
+        for metric in ("continuation", "letter"):
+            pairs = variants(tiny_llama.tokenizer, instance, metric, e)
+            alone = base_runs(Engine(tiny_llama, metric=metric), pairs, [])
+            got = runs[e][metric]
+            assert [p.clean_ids for p in got.pairs] == [p.clean_ids for p in alone.pairs]
+            assert [p.sign for p in got.pairs] == [p.sign for p in alone.pairs]
+            for a, b in ((got.ld_clean, alone.ld_clean), (got.ld_corrupt, alone.ld_corrupt),
+                         (got.extra_clean, alone.extra_clean), (got.extra_corrupt, alone.extra_corrupt)):
+                np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
