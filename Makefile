@@ -127,6 +127,7 @@ bench: setup
 	$(PY) -m analyses extract --profile smoke
 	$(PY) bench/nulls.py
 	$(PY) bench/patching.py
+	$(PY) bench/behaviour.py
 	$(PY) bench/steering.py
 	$(PY) bench/gpu_shapes.py
 
