@@ -20,6 +20,7 @@ same test on their own instances: "undetermined" while the CI includes zero (or 
 withheld). Base runs share the prompt prefix before the cue (its KV cache runs once per instance), and
 one batched call per instance gives both metrics against both events: the letters are read where the
 answered prompt predicts its answer, and each clean (cue) sequence runs once (causal/runs.choice_runs).
+Each instance is a work unit (its base runs' scores, `behaviour_base_runs`): a kill loses at most one.
 
 Control (`behaviour_controls`): is it the person in need, or anything negative? v3's minimal pairs carry a
 third event, something negative with nobody in need. On the instances where cue, neutral and negative
@@ -32,14 +33,15 @@ the TE's sign with a CI excluding zero.
 from __future__ import annotations
 
 import sys
+from collections.abc import Generator, Iterator
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from analyses.causal.common import UNITS, CueEffect, compliance, cue_effect
-from analyses.causal.runs import BaseRuns, Engine, choice_runs
-from analyses.harness import PhaseRun, final
+from analyses.causal.runs import BaseRuns, Engine, base_table, choice_runs, light_bases
+from analyses.harness import PhaseRun, Rows, Tables, Units, final
 from core.config import BehaviourConfig
 from core.context import RunContext
 from core.data.prompts import Against, Metric, aligned_instances, sample_instances
@@ -153,25 +155,34 @@ def control_verdict(metric: Metric, rows: list[dict]) -> dict[str, str]:
 
 
 def _base_runs(ctx: RunContext, engine: Engine, instances: list[Instance]
-               ) -> tuple[dict[Against, dict[Metric, dict[str, BaseRuns]]], list[str]]:
+               ) -> Generator[Units, Rows, tuple[dict[Against, dict[Metric, dict[str, BaseRuns]]], list[str]]]:
     """Base runs (cue vs each event) of every instance aligned for the neutral event, under both metrics
-    (analyses/causal/runs.choice_runs: one call per instance), and the ids skipped as not aligned."""
-    answered = {against: aligned_instances(ctx.model.tokenizer, instances, "continuation", against)[0]
-                for against in AGAINST}
+    (analyses/causal/runs.choice_runs: one call per instance), and the ids skipped as not aligned. Each
+    instance is a work unit keeping its base runs' scores (`behaviour_base_runs`): a kill loses at most one."""
+    tok = ctx.model.tokenizer
+    variants = {(a, m): aligned_instances(tok, instances, m, a)[0] for a in AGAINST for m in METRICS}
+    answered = {a: variants[(a, "continuation")] for a in AGAINST}
     skipped = [inst.instance_id for inst in instances if inst.instance_id not in answered["neutral"]]
+
+    def compute(todo: list[str]) -> Iterator[tuple[str, Tables]]:
+        for iid in tqdm(todo, desc="behaviour", unit="inst", file=sys.stderr):
+            runs = choice_runs(engine, {a: answered[a][iid] for a in AGAINST if iid in answered[a]})
+            yield iid, {"behaviour_base_runs": pd.concat([base_table(base).assign(metric=m, against=a)
+                                                          for a, by in runs.items() for m, base in by.items()],
+                                                         ignore_index=True)}
+
+    stored = (yield Units(tuple(answered["neutral"]), compute)).tables.get("behaviour_base_runs")
     out: dict[Against, dict[Metric, dict[str, BaseRuns]]] = {a: {m: {} for m in METRICS} for a in AGAINST}
-    for iid in tqdm(answered["neutral"], desc="behaviour", unit="inst", file=sys.stderr):
-        runs = choice_runs(engine, {a: answered[a][iid] for a in AGAINST if iid in answered[a]})
-        for against, by_metric in runs.items():
-            for metric, base in by_metric.items():
-                out[against][metric][iid] = base  # type: ignore[index]
+    for (a, m), pairs in variants.items():
+        if stored is not None:
+            out[a][m] = light_bases(stored[(stored.metric == m) & (stored.against == a)], pairs)
     return out, skipped
 
 
 def run(cfg: BehaviourConfig, ctx: RunContext) -> PhaseRun:
     """Base runs of every sampled instance under both metrics; scores, per-instance TEs, effects, verdicts."""
     instances = sample_instances(ctx.dataset.instances_in(cfg.splits), cfg.instances_per_family, ctx.seed)
-    bases, skipped = _base_runs(ctx, Engine(ctx.model, cfg.batch_rows, metric="continuation"), instances)
+    bases, skipped = yield from _base_runs(ctx, Engine(ctx.model, cfg.batch_rows, metric="continuation"), instances)
     scores, per_instance, effects, verdicts, controls = [], [], [], [], []
     for metric in METRICS:
         neutral, negative = bases["neutral"][metric], bases["negative"][metric]

@@ -22,20 +22,22 @@ reaches behaviour.min_mass): with no effect of the cue there is nothing to media
 significant indirect effect" would be an empty statement. In a model linear
 in the mediator TE = NIE + NDE exactly (tested); the gap TE - NIE - NDE measures the interaction.
 The NIE and NDE rows of an instance (both orders, every layer) run batched over the shared prefix's KV
-cache, each starting at its own layer from the base run's kept residual.
+cache, each starting at its own layer from the base run's kept residual. Each instance is a work unit
+(its effects and its base runs' scores, `mediation_base_runs`), so a kill loses at most one instance.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 
 import pandas as pd
 import torch
 from tqdm import tqdm
 
 from analyses.causal.common import CueEffect, cue_effect, directions_for, layer_tests, sign_flip_p
-from analyses.causal.runs import BaseRuns, Engine, base_runs, order_lds, set_projection
-from analyses.harness import PhaseRun, final
+from analyses.causal.runs import BaseRuns, Engine, base_runs, base_table, light_bases, order_lds, set_projection
+from analyses.harness import PhaseRun, Tables, Units, final
 from core.config import MediationConfig
 from core.context import RunContext
 from core.data.prompts import ChoicePair, aligned_instances, combine, sample_instances
@@ -108,24 +110,28 @@ def mediation_verdict(table: pd.DataFrame, te: CueEffect, alpha: float) -> dict[
 
 
 def run(cfg: MediationConfig, ctx: RunContext) -> PhaseRun:
-    """TE, NIE, NDE per instance and layer; the per-layer table with CIs; the verdict."""
+    """TE, NIE, NDE per instance and layer (one work unit per instance); the per-layer table with CIs; the verdict."""
     model, ds, instrument = ctx.model, ctx.dataset, ctx.params.behaviour
     instances = sample_instances(ds.instances_in(cfg.splits), cfg.instances_per_family, ctx.seed)
     pairs, skipped = aligned_instances(model.tokenizer, instances, instrument.metric)
     layers = resolve_layers(cfg.layers, model.n_layers)
     dirs = directions_for(ctx, cfg.probe_method, layers)
     engine = Engine(model, cfg.batch_rows, metric=instrument.metric)
-    rows, bases = [], {}
-    for iid, pair in tqdm(pairs.items(), desc="mediation", unit="inst", file=sys.stderr):
-        base = base_runs(engine, pair, layers)
-        rows += instance_effects(engine, base, layers, dirs, cfg.positions)
-        bases[iid] = BaseRuns(base.pairs, base.ld_clean, base.ld_corrupt, [], [], base.extra_clean, base.extra_corrupt)
-    per_instance = pd.DataFrame(rows).assign(metric=instrument.metric)
+
+    def compute(todo: list[str]) -> Iterator[tuple[str, Tables]]:
+        for iid in tqdm(todo, desc="mediation", unit="inst", file=sys.stderr):
+            base = base_runs(engine, pairs[iid], layers)
+            effects = pd.DataFrame(instance_effects(engine, base, layers, dirs, cfg.positions))
+            yield iid, {"mediation_instances": effects.assign(metric=instrument.metric),
+                        "mediation_base_runs": base_table(base)}
+
+    done = (yield Units(tuple(pairs), compute)).tables  # a kill loses at most the instance running
+    per_instance = done.get("mediation_instances", pd.DataFrame())
+    bases = light_bases(done.get("mediation_base_runs", pd.DataFrame(columns=["instance_id"])), pairs)
     table = summarise(per_instance, cfg.n_bootstrap, ctx.seed, cfg.min_effect, cfg.n_sign_flips, cfg.alpha)
     te = cue_effect(bases, instrument.metric, instrument.min_mass, cfg.n_bootstrap, ctx.seed)
     verdict = mediation_verdict(table, te, cfg.alpha)
     if skipped:
         verdict["evidence"] += f"; {len(skipped)} instances skipped (not token-aligned)"
-    yield final({"mediation_effects": table.assign(metric=instrument.metric), "mediation_instances": per_instance,
+    yield final({"mediation_effects": table.assign(metric=instrument.metric),
                  "mediation_verdicts": pd.DataFrame([verdict])})
-

@@ -26,11 +26,15 @@ position) is compared with the exact values by Spearman correlation (on the reco
 and on the LD-change scale, which stays defined when the cue's effect is too small for a fraction).
 Speed: interventions are rows of batched forwards, the prompt prefix before the span runs once (its
 KV cache reused), and a row edited at block L starts at block L from the base run's residual.
+Resuming: each instance is a work unit, twice (its patches, then its steering rows, whose alphas need
+every instance's span gaps); a unit keeps its base runs' scores (`patching_base_runs`), its span gaps
+and its attribution estimates, so a rerun after a kill computes only the instances not yet written.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,19 +49,22 @@ from analyses.causal.runs import (
     Engine,
     attribution,
     base_runs,
+    base_table,
     interchange,
+    light_bases,
     order_lds,
     recovered,
     set_projection,
     steer,
 )
-from analyses.harness import PhaseRun, final
+from analyses.harness import PhaseRun, Tables, Units, final
 from core.config import PatchingConfig
 from core.context import RunContext
 from core.data.prompts import ChoicePair, aligned_instances, combine, sample_instances
 from core.stats.directions import resolve_layers
 
 SPAN = "span"
+STEER = "steer-"  # the steering pass's work units: steer-<instance id>
 
 
 @dataclass(frozen=True)
@@ -122,33 +129,26 @@ def _attribution_rows(engine: Engine, iid: str, base: BaseRuns, cfg: PatchingCon
             for k, v in est.items()]
 
 
-def _span_gaps(base: BaseRuns, layers: list[int], dirs: dict[int, torch.Tensor]) -> dict[int, list[float]]:
-    out: dict[int, list[float]] = {}
-    for o, pair in enumerate(base.pairs):
-        span = list(range(*pair.span))
-        for layer in layers:
+def _span_gaps(iid: str, base: BaseRuns, layers: list[int], dirs: dict[int, torch.Tensor]) -> pd.DataFrame:
+    """patching_span_gaps: the clean - corrupt projection gap on the direction at every span token (order by
+    order), per layer; steering's alpha at a layer is their mean over every instance."""
+    rows = []
+    for layer in layers:
+        for o, pair in enumerate(base.pairs):
+            span = list(range(*pair.span))
             gap = base.projection("clean", o, layer, span, dirs[layer]) - \
                 base.projection("corrupt", o, layer, span, dirs[layer])
-            out.setdefault(layer, []).extend(gap.tolist())
-    return out
+            rows += [{"instance_id": iid, "layer": layer, "variant": o, "position": p, "gap": float(g)}
+                     for p, g in zip(span, gap.tolist(), strict=True)]
+    return pd.DataFrame(rows)
 
 
-def _steering_rows(engine: Engine, bases: dict[str, BaseRuns], layers: list[int], dirs: dict[int, torch.Tensor],
+def _steering_rows(engine: Engine, iid: str, base: BaseRuns, layers: list[int], dirs: dict[int, torch.Tensor],
                    alphas: dict[int, float], min_effect: float) -> list[dict]:
-    out = []
-    for iid, base in tqdm(bases.items(), desc="patching steer", unit="inst", file=sys.stderr):
-        rows = [[steer(base, o, layer, list(range(*pair.span)), dirs[layer], alphas[layer]) for layer in layers]
-                for o, pair in enumerate(base.pairs)]
-        lds, _ = order_lds(engine, base.pairs, rows)
-        out += _effect_rows(iid, base, [(layer, SPAN, "steering") for layer in layers], lds, min_effect)
-    return out
-
-
-def _light(base: BaseRuns) -> BaseRuns:
-    """The base run without residuals (steering needs only ids, positions, scores and compliance)."""
-    empty: list[dict[int, torch.Tensor]] = [{} for _ in base.pairs]
-    return BaseRuns(base.pairs, base.ld_clean, base.ld_corrupt, empty, list(empty), base.extra_clean,
-                    base.extra_corrupt)
+    rows = [[steer(base, o, layer, list(range(*pair.span)), dirs[layer], alphas[layer]) for layer in layers]
+            for o, pair in enumerate(base.pairs)]
+    lds, _ = order_lds(engine, base.pairs, rows)
+    return _effect_rows(iid, base, [(layer, SPAN, "steering") for layer in layers], lds, min_effect)
 
 
 def _rho(table: pd.DataFrame, a: str, b: str) -> tuple[float, int]:
@@ -169,44 +169,57 @@ def attribution_table(attr: pd.DataFrame, effects: pd.DataFrame) -> pd.DataFrame
     return table
 
 
-def _patch_all(engine: Engine, pairs: dict, cfg: PatchingConfig, layers: list[int], dirs: dict) -> tuple:
-    """Base runs, exact sweep, span-group patches and attribution, instance by instance."""
+def _patch_one(engine: Engine, iid: str, pair: tuple, cfg: PatchingConfig, layers: list[int], dirs: dict,
+               metric: str) -> Tables:
+    """One instance's work unit: base runs, exact sweep, span-group patches, attribution and span gaps."""
     attr_layers = list(range(engine.model.n_layers)) if cfg.attribution else []
-    bases: dict[str, BaseRuns] = {}
-    effects: list[dict] = []
-    attr: list[dict] = []
-    gaps: dict[int, list[float]] = {}
-    for iid, pair in tqdm(pairs.items(), desc="patching", unit="inst", file=sys.stderr):
-        base = base_runs(engine, pair, sorted(set(layers) | set(attr_layers)))
-        keys, rows = _rows(base, cfg, layers, dirs)
-        lds, _ = order_lds(engine, pair, rows)
-        effects += _effect_rows(iid, base, keys, lds, cfg.min_effect)
-        attr += _attribution_rows(engine, iid, base, cfg, attr_layers) if attr_layers else []
-        for layer, g in _span_gaps(base, layers, dirs).items():
-            gaps.setdefault(layer, []).extend(g)
-        bases[iid] = _light(base)
-    return bases, effects, attr, {layer: float(np.mean(g)) for layer, g in gaps.items()}
+    base = base_runs(engine, pair, sorted(set(layers) | set(attr_layers)))
+    keys, rows = _rows(base, cfg, layers, dirs)
+    lds, _ = order_lds(engine, pair, rows)
+    effects = pd.DataFrame(_effect_rows(iid, base, keys, lds, cfg.min_effect)).assign(metric=metric)
+    tables = {"patching_effects": effects, "patching_span_gaps": _span_gaps(iid, base, layers, dirs),
+              "patching_base_runs": base_table(base)}
+    if attr_layers:
+        tables["patching_attribution_instances"] = pd.DataFrame(_attribution_rows(engine, iid, base, cfg, attr_layers))
+    return tables
 
 
 def run(cfg: PatchingConfig, ctx: RunContext) -> PhaseRun:
     """Exact and attribution patching, direction-only patching and steering, per layer, under the
-    behaviour metric of params.yaml's behaviour section (the behaviour phase reports its total effects)."""
+    behaviour metric of params.yaml's behaviour section (the behaviour phase reports its total effects).
+    Two passes of one work unit per instance (a kill loses at most one instance): the patches, then the
+    steering rows, whose alpha per layer needs every instance's span gaps."""
     model, ds, instrument = ctx.model, ctx.dataset, ctx.params.behaviour
     pairs, skipped = aligned_instances(model.tokenizer, sample_instances(ds.instances_in(cfg.splits),
                                        cfg.instances_per_family, ctx.seed), instrument.metric)
     layers = resolve_layers(cfg.layers, model.n_layers)
     dirs = directions_for(ctx, cfg.probe_method, layers)
     engine = Engine(model, cfg.batch_rows, metric=instrument.metric)
-    bases, effects, attr, alphas = _patch_all(engine, pairs, cfg, layers, dirs)
-    effects += _steering_rows(engine, bases, layers, dirs, alphas, cfg.min_effect)
-    eff = pd.DataFrame(effects).assign(metric=instrument.metric)
+
+    def patch(todo: list[str]) -> Iterator[tuple[str, Tables]]:
+        for iid in tqdm(todo, desc="patching", unit="inst", file=sys.stderr):
+            yield iid, _patch_one(engine, iid, pairs[iid], cfg, layers, dirs, instrument.metric)
+
+    patched = (yield Units(tuple(pairs), patch)).tables
+    bases = light_bases(patched.get("patching_base_runs", pd.DataFrame(columns=["instance_id"])), pairs)
+    gaps = patched.get("patching_span_gaps", pd.DataFrame(columns=["layer", "gap"]))
+    alphas = {layer: float(np.mean(gaps.gap[gaps.layer == layer])) for layer in layers}
+
+    def steering(todo: list[str]) -> Iterator[tuple[str, Tables]]:
+        for unit in tqdm(todo, desc="patching steer", unit="inst", file=sys.stderr):
+            iid = unit.removeprefix(STEER)
+            rows = _steering_rows(engine, iid, bases[iid], layers, dirs, alphas, cfg.min_effect)
+            yield unit, {"patching_effects": pd.DataFrame(rows).assign(metric=instrument.metric)}
+
+    steered = (yield Units(tuple(STEER + iid for iid in bases), steering)).tables
+    eff = pd.concat([t["patching_effects"] for t in (patched, steered) if "patching_effects" in t], ignore_index=True)
     summary = summarise(eff, ["layer", "kind", "position"], cfg.n_bootstrap, ctx.seed, cfg.n_sign_flips, cfg.alpha)
     summary["alpha"] = summary.layer.map(alphas).where(summary.kind == "steering")
     te = cue_effect(bases, instrument.metric, instrument.min_mass, cfg.n_bootstrap, ctx.seed)
     verdicts = [direction_verdict(summary, te, cfg.alpha)]
-    tables = {"patching_effects": eff, "patching_summary": summary.assign(metric=instrument.metric)}
-    if attr:
-        tables["patching_attribution"] = attribution_table(pd.DataFrame(attr), eff)
+    tables = {"patching_summary": summary.assign(metric=instrument.metric)}
+    if "patching_attribution_instances" in patched:
+        tables["patching_attribution"] = attribution_table(patched["patching_attribution_instances"], eff)
         verdicts.append(attribution_verdict(tables["patching_attribution"], te, cfg))
     if skipped:
         for v in verdicts:

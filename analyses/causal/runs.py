@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 import torch
 
 from core.data.prompts import ChoicePair, Metric, combine, letter_ids
@@ -155,6 +156,31 @@ def _by_metric(pairs: Sequence[ChoicePair], clean: np.ndarray, corrupt: np.ndarr
     letter = BaseRuns(orders, clean[at, 2] * letter_signs, corrupt[at, 2] * letter_signs, [{} for _ in orders],
                       [{} for _ in orders], clean[at, 3], corrupt[at, 3])
     return {"continuation": continuation, "letter": letter}
+
+
+def base_table(base: BaseRuns) -> pd.DataFrame:
+    """<phase>_base_runs: per variant, the clean and corrupt signed scores and the scorer's second column.
+    Saved with each instance's work unit, so a resumed run rebuilds its residual-free base runs
+    (`light_bases`) without running them again: the cue's effect and the effect rows read nothing else."""
+    return pd.DataFrame({"instance_id": base.pairs[0].instance_id, "variant": range(len(base.pairs)),
+                         "empathic_first": [p.empathic_first for p in base.pairs],
+                         "option": [p.option or None for p in base.pairs],
+                         "ld_clean": base.ld_clean, "ld_corrupt": base.ld_corrupt,
+                         "extra_clean": base.extra_clean, "extra_corrupt": base.extra_corrupt})
+
+
+def light_bases(table: pd.DataFrame, pairs: Mapping[str, Sequence[ChoicePair]]) -> dict[str, BaseRuns]:
+    """Residual-free base runs from `base_table` rows, in the table's instance order, with their variants."""
+    out = {}
+    for iid, g in table.groupby("instance_id", sort=False):
+        g = g.sort_values("variant")
+        variants = tuple(pairs[str(iid)])
+        if len(g) != len(variants):
+            raise ValueError(f"{iid}: {len(g)} stored base runs for {len(variants)} variants")
+        empty: list[dict[int, torch.Tensor]] = [{} for _ in variants]
+        out[str(iid)] = BaseRuns(variants, g.ld_clean.to_numpy(), g.ld_corrupt.to_numpy(), empty, list(empty),
+                                 g.extra_clean.to_numpy(), g.extra_corrupt.to_numpy())
+    return out
 
 
 def _row(base: BaseRuns, run: str, order: int, edit: Edit) -> Row:

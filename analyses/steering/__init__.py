@@ -36,7 +36,8 @@ sweep, no judge): the second embedded model on CPU, where a full sweep does not 
 Resumable: each (layer, prompt) is a work unit (analyses/harness.py); the harness writes each one's
 rows as soon as its batch is scored, so a kill loses at most the batch running (`batch_rows` rows),
 and a rerun of a killed sweep generates only the batches not written, planned as in an uninterrupted
-sweep, so the tables equal an uninterrupted run's.
+sweep, so the tables equal an uninterrupted run's. The transfer arms are one more unit (`transfer`), and a
+judge placed after the model scores in units of `batch_rows` generations (analyses/steering/judging.py).
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ class Prompt:
     text: str  # the user message that is steered
     rubric: dict[str, str]
     instance: Instance | None  # the forced-choice source (None for the task-free steering prompts)
+
+
+TRANSFER_UNIT = "transfer"  # steering_transfer's arms, after the sweep
 
 
 def rubric_of(rubric: Mapping[Any, str]) -> dict[str, str]:
@@ -346,12 +350,12 @@ def run(cfg: SteeringConfig, ctx: RunContext) -> PhaseRun:
     swept = (yield Units(tuple(units), sweep)).tables
     gen, scores = swept["steering_generations"], swept["steering_scores"]
     # the transfer arms generate with the steered model: before a judge placed after it frees the model
-    transfer = carried(cfg, ctx, tools, layers, prompts, norms)
+    yield Units((TRANSFER_UNIT,), lambda todo: [(TRANSFER_UNIT, {
+        "steering_transfer": carried(cfg, ctx, tools, layers, prompts, norms)})])
     if judge is None:
         del tools  # the steered model's last reference here, so release_model can free its memory
-        late = (yield Units((judging.JUDGE_UNIT,), lambda todo: [(judging.JUDGE_UNIT, judging.after_model(
-            cfg, ctx, device, gen, _judge_items(prompts, gen), rubrics(ds)))])).tables
-        scores = pd.concat([scores, late["steering_scores"]], ignore_index=True)
+        late = (yield judging.after_model(cfg, ctx, device, gen, _judge_items(prompts, gen), rubrics(ds))).tables
+        if "steering_scores" in late:  # no generations: no judge chunk
+            scores = pd.concat([scores, late["steering_scores"]], ignore_index=True)
     summary = summarise(gen, scores, swept["steering_coherence"], Rules.of(cfg), ctx.seed)
-    yield final({"steering_summary": summary, "steering_classifier": classifier_rows, "steering_norms": norm_rows,
-                 "steering_transfer": transfer})
+    yield final({"steering_summary": summary, "steering_classifier": classifier_rows, "steering_norms": norm_rows})

@@ -4,19 +4,20 @@ The judge is the steered model itself, or a second model placed by core.sizing.j
 decision `python -m analyses plan` prints): beside the steered model on its GPU, on a GPU the model does
 not use, or, when neither has the room, after the sweep. Llama-3-70B in bfloat16 is 141 GB of weights, so
 on one H200 (141 GB) or two H100s the 8B judge fits nowhere beside it. In that case the sweep scores
-everything but the judge. Then the steered model is freed, the judge loads, and one more work unit
-("judge") scores every generation and measures the judge's AUROC, the rows the sweep would have written.
+everything but the judge. Then the steered model is freed, the judge loads, and more work units score
+the generations (`judge-0000`, ...: `steering.batch_rows` each, so a kill loses at most one) and measure
+the judge's AUROC (`judge`), the rows the sweep would have written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analyses.harness import Tables
+from analyses.harness import Tables, Units
 from analyses.steering.scorers import auroc_row
 from core.config import SteeringConfig
 from core.context import RunContext
@@ -71,10 +72,21 @@ def judged(judge: LoadedModel, items: list[tuple[str, JudgeItem]]) -> pd.DataFra
 
 
 def after_model(cfg: SteeringConfig, ctx: RunContext, device: str, generations: pd.DataFrame,
-                items_of: Mapping[str, JudgeItem], rubric: Mapping[str, Any]) -> Tables:
-    """The judge pass after the sweep: free the steered model, load the judge, score every generation."""
-    ctx.release_model()
-    judge = load_judge(cfg, ctx, device)
-    items = [(gid, items_of[gid]) for gid in generations.generation_id]
-    return {"steering_scores": judged(judge, items),
-            "steering_classifier": pd.DataFrame(judge_auroc(cfg, ctx, judge, rubric))}
+                items_of: Mapping[str, JudgeItem], rubric: Mapping[str, Any]) -> Units:
+    """The judge pass after the sweep, as work units: `judge` (the judge's own AUROC on validation texts) and
+    `judge-0000`, ... (cfg.batch_rows generations each), so a kill loses at most one of them. Only when a
+    unit is left to compute is the steered model freed and the judge loaded."""
+    ids = list(generations.generation_id)
+    n = cfg.batch_rows
+    chunks = {f"{JUDGE_UNIT}-{k:04d}": ids[s:s + n] for k, s in enumerate(range(0, len(ids), n))}
+
+    def compute(todo: list[str]) -> Iterator[tuple[str, Tables]]:
+        ctx.release_model()
+        judge = load_judge(cfg, ctx, device)
+        for unit in todo:
+            if unit == JUDGE_UNIT:
+                yield unit, {"steering_classifier": pd.DataFrame(judge_auroc(cfg, ctx, judge, rubric))}
+            else:
+                yield unit, {"steering_scores": judged(judge, [(gid, items_of[gid]) for gid in chunks[unit]])}
+
+    return Units((JUDGE_UNIT, *chunks), compute)

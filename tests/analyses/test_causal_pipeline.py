@@ -9,6 +9,9 @@ import duckdb
 import pytest
 
 from analyses.__main__ import main
+from analyses.harness import FINAL, run_phase
+from core.config import load_params
+from core.determinism import table_digest
 from tests.analyses.conftest import probed_project
 
 pytestmark = pytest.mark.slow
@@ -89,3 +92,33 @@ def test_rerunning_ablation_extracts_nothing(workdir, monkeypatch):
     monkeypatch.setattr(loader, "load_model", lambda *a, **k: pytest.fail("a rerun must not load the model"))
     assert main(["ablation", *args]) == 0
     assert sorted((root / "outputs" / "activations_ablation").rglob("part-*.npz")) == caches
+
+
+def _digests(root: Path, phase: str) -> dict[str, str]:
+    folder = root / "outputs" / phase / "smollm2-135m"
+    return {t.name: table_digest(t.name, sorted(t.glob("part-*.parquet"))) for t in sorted(folder.iterdir())
+            if t.is_dir() and t.name != "runs"}
+
+
+@pytest.mark.parametrize("phase", ["behaviour", "mediation", "patching"])
+def test_a_killed_causal_run_resumes_only_the_instances_not_written(workdir, phase):
+    """Each instance is a work unit: killed after its first, the rerun computes every other unit once, and
+    publishes the tables an uninterrupted run did (the module's fixture ran one)."""
+    root, args = workdir
+    before = _digests(root, phase)
+    params = load_params(overrides=[a for a in args if a != "--set"])
+    written: list[str] = []
+
+    def killed(unit: str) -> None:
+        written.append(unit)
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        run_phase(phase, params, "smollm2-135m", on_unit=killed)
+    first = written.pop()
+    assert run_phase(phase, params, "smollm2-135m", on_unit=written.append)
+    assert first not in written and len(written) == len(set(written)) and written[-1] == FINAL
+    units = [u for u in written if u != FINAL]
+    assert len(units) >= (3 if phase == "patching" else 2)  # patching: the other patches and every steering unit
+    assert f"{phase}_base_runs" in before
+    assert _digests(root, phase) == before

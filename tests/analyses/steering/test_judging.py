@@ -71,3 +71,33 @@ def test_judging_after_the_freed_model_scores_like_a_judge_beside_it(tmp_path, m
     judged = {w: s[s.scorer == "judge"].set_index("generation_id").value.sort_index() for w, s in scores.items()}
     assert len(judged["beside"]) == len(set(scores["beside"].generation_id)) > 0
     pd.testing.assert_series_equal(judged["beside"], judged["after_model"], rtol=1e-5)
+
+
+def test_a_judge_pass_killed_after_one_chunk_resumes_with_the_other_chunks(monkeypatch, tmp_path):
+    """After the model, the judge scores in units of batch_rows generations: killed after its first chunk,
+    the rerun judges only the other chunks, and every generation ends up with exactly one judge score."""
+    from analyses.harness import FINAL
+
+    with mini_project(tmp_path) as data:
+        _fake_probes(tmp_path)
+        monkeypatch.setattr(judging, "placement", lambda cfg, ctx, n: ("after_model", ctx.device))
+        params = load_params(overrides=[f"data.dataset={data}", *[a for a in SMALL if a != "--set"]])
+        written: list[str] = []
+
+        def killed(unit: str) -> None:
+            written.append(unit)
+            if unit.startswith(f"{judging.JUDGE_UNIT}-"):
+                raise RuntimeError("killed")
+
+        with pytest.raises(RuntimeError, match="killed"):
+            run_phase("steering", params, "smollm2-135m", on_unit=killed)
+        first = written[-1]
+        written.clear()
+        tables = run_phase("steering", params, "smollm2-135m", on_unit=written.append)
+    chunks = [u for u in written if u.startswith(f"{judging.JUDGE_UNIT}-")]
+    assert first == f"{judging.JUDGE_UNIT}-0000" and first not in chunks and len(chunks) == 2  # 18 rows, 6 per unit
+    assert written[-1] == FINAL and judging.JUDGE_UNIT not in written  # its AUROC was written before the kill
+    scores = tables["steering_scores"]
+    judged = scores[scores.scorer == "judge"]
+    generated = set(tables["steering_generations"].generation_id)
+    assert judged.generation_id.is_unique and set(judged.generation_id) == generated

@@ -79,7 +79,7 @@ def test_killed_sweep_resumes_then_collect_fills_every_table(workdir, monkeypatc
     written.clear()
     assert run_phase("steering", params, "smollm2-135m", on_unit=written.append)
     assert main(["collect"]) == 0
-    swept = [u for u in written if u != FINAL]
+    swept = [u for u in written if u not in (FINAL, steering.TRANSFER_UNIT)]
     assert len(swept) == 2 and not set(swept) & {f"L{LAYER}-{p}" for p in done_first}  # not the stored one
     with duckdb.connect(str(root / "outputs" / "results.duckdb"), read_only=True) as con:
         gen, scores, coh, summary, clf, runs = (con.sql(f"SELECT * FROM {t}").df() for t in (
