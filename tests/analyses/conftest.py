@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -74,3 +74,13 @@ def probed_project(template: Path, root: Path) -> Iterator[Path]:
     shutil.copytree(template, root, symlinks=True, dirs_exist_ok=True)
     with _inside(root):
         yield root / "mini.json"
+
+
+def killer(written: list[str], when: Callable[[str], bool] = lambda unit: True) -> Callable[[str], None]:
+    """A run_phase `on_unit` that records each unit written and raises RuntimeError("killed") after the first
+    one `when` accepts: a kill between two work units."""
+    def on_unit(unit: str) -> None:
+        written.append(unit)
+        if when(unit):
+            raise RuntimeError("killed")
+    return on_unit

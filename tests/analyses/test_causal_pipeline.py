@@ -12,7 +12,7 @@ from analyses.__main__ import main
 from analyses.harness import FINAL, run_phase
 from core.config import load_params
 from core.determinism import table_digest
-from tests.analyses.conftest import probed_project
+from tests.analyses.conftest import killer, probed_project
 
 pytestmark = pytest.mark.slow
 
@@ -108,13 +108,8 @@ def test_a_killed_causal_run_resumes_only_the_instances_not_written(workdir, pha
     before = _digests(root, phase)
     params = load_params(overrides=[a for a in args if a != "--set"])
     written: list[str] = []
-
-    def killed(unit: str) -> None:
-        written.append(unit)
-        raise RuntimeError("killed")
-
     with pytest.raises(RuntimeError, match="killed"):
-        run_phase(phase, params, "smollm2-135m", on_unit=killed)
+        run_phase(phase, params, "smollm2-135m", on_unit=killer(written))
     first = written.pop()
     assert run_phase(phase, params, "smollm2-135m", on_unit=written.append)
     assert first not in written and len(written) == len(set(written)) and written[-1] == FINAL

@@ -12,7 +12,7 @@ from analyses.harness import run_phase
 from analyses.steering import judging
 from core.config import load_params
 from core.context import RunContext
-from tests.analyses.conftest import mini_project
+from tests.analyses.conftest import killer, mini_project
 from tests.analyses.steering.test_steering import SMALL, _fake_probes
 
 GB = 1e9
@@ -83,14 +83,9 @@ def test_a_judge_pass_killed_after_one_chunk_resumes_with_the_other_chunks(monke
         monkeypatch.setattr(judging, "placement", lambda cfg, ctx, n: ("after_model", ctx.device))
         params = load_params(overrides=[f"data.dataset={data}", *[a for a in SMALL if a != "--set"]])
         written: list[str] = []
-
-        def killed(unit: str) -> None:
-            written.append(unit)
-            if unit.startswith(f"{judging.JUDGE_UNIT}-"):
-                raise RuntimeError("killed")
-
+        chunk = killer(written, lambda unit: unit.startswith(f"{judging.JUDGE_UNIT}-"))
         with pytest.raises(RuntimeError, match="killed"):
-            run_phase("steering", params, "smollm2-135m", on_unit=killed)
+            run_phase("steering", params, "smollm2-135m", on_unit=chunk)
         first = written[-1]
         written.clear()
         tables = run_phase("steering", params, "smollm2-135m", on_unit=written.append)

@@ -16,7 +16,7 @@ from analyses.summary import print_summary
 from core import views
 from core.config import Params, load_params
 from core.store import write_tables
-from tests.analyses.conftest import mini_project
+from tests.analyses.conftest import killer, mini_project
 
 pytestmark = pytest.mark.slow
 LAYER = 18
@@ -64,13 +64,8 @@ def test_killed_sweep_resumes_then_collect_fills_every_table(workdir, monkeypatc
     root, args = workdir
     params = load_params(overrides=[a for a in args if a != "--set"])
     written: list[str] = []
-
-    def killed(unit: str) -> None:
-        written.append(unit)
-        raise RuntimeError("killed")
-
     with pytest.raises(RuntimeError, match="killed"):
-        run_phase("steering", params, "smollm2-135m", on_unit=killed)
+        run_phase("steering", params, "smollm2-135m", on_unit=killer(written))
     staging = next((root / "outputs" / ".staging").glob("steering-*"))
     assert written == [f"L{LAYER}-{steering_prompts(params)[0]}"]
     done_first = set(pd.read_parquet(staging / "steering_generations").prompt_id)
