@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     model = load_model("smollm2-135m", params.model("smollm2-135m"))
-    prompt = load_dataset(params.data.dataset).steering_prompts[0].text
+    prompt = load_dataset(params.data.dataset, params.data.scenarios).steering_prompts[0].text
     ids = [prompt_ids(model.tokenizer, prompt)]
     v = torch.randn(model.d_model, generator=torch.Generator().manual_seed(0))
     steering = Steering(args.layer, v / v.norm())  # the cost does not depend on which direction

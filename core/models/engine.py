@@ -174,15 +174,15 @@ def traced_forward(model: LoadedModel, inputs: dict[str, Any], reads: Sequence[i
     envoys, (at, delta) = _envoys(model), add if add is not None else (len(model.layer_modules()), None)
     order = sorted(set(reads))  # nnsight reads modules in the order the forward reaches them
     out = None  # nnsight hands back only the values saved in the trace body
-    if not logits:  # nobody reads them: the LM head runs on one position, not on all (256k-vocabulary models)
-        inputs = {"logits_to_keep": 1, **inputs}
-    with torch.inference_mode(), wrap(model).trace(inputs, remote=model.remote):
+    with torch.inference_mode(), wrap(model).trace(inputs, remote=model.remote) as tracer:
         early = nnsight.save({i: fn(residual_from_output(envoys[i].output)) for i in order if i < at})
         if delta is not None:
             envoys[at].output = _added(envoys[at].output, delta)
         late = nnsight.save({i: fn(residual_from_output(envoys[i].output)) for i in order if i >= at})
         if logits:
             out = wrap(model).output.logits.save()
+        else:  # nobody reads on: no block after the last read, no final norm, no LM head (256k vocabularies)
+            tracer.stop()
     return {**early, **late}, out
 
 

@@ -96,3 +96,23 @@ def test_right_padding_leaves_each_text_unchanged(tiny):
         i, m, w = collate([item], tiny.tokenizer.pad_token_id)
         alone = pooled_residuals(tiny, i, m, w, [1])
         torch.testing.assert_close(batched[0, row], alone[0, 0], rtol=1e-4, atol=1e-4)
+
+
+def test_extraction_runs_no_block_after_the_last_read_and_no_lm_head(tiny):
+    # a 256k vocabulary at 16k batch tokens is ~8 GB of logits that nobody reads: the trace stops after
+    # the last layer read, so the later blocks, the final norm and the LM head never run
+    _, (ids, mask, weights) = _batch(tiny)
+    ran: list[str] = []
+    blocks = tiny.layer_modules()
+    later = [(f"block {i}", b) for i, b in enumerate(blocks) if i > 0]
+    watched = [*later, ("final norm", get_path(tiny.hf, FAMILIES[tiny.spec.family].final_norm_path)),
+               ("lm head", tiny.hf.get_output_embeddings())]
+    handles = [m.register_forward_pre_hook(lambda *_, name=name: ran.append(name)) for name, m in watched]
+    try:
+        pooled = pooled_residuals(tiny, ids, mask, weights, [0])
+        assert ran == [] and pooled.shape == (1, 2, tiny.d_model)
+        pooled_residuals(tiny, ids, mask, weights, list(range(tiny.n_layers)))
+        assert ran == [name for name, _ in later]  # every block started; the norm and the head did not
+    finally:
+        for h in handles:
+            h.remove()
