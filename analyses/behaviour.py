@@ -22,12 +22,16 @@ one batched call per instance gives both metrics against both events: the letter
 answered prompt predicts its answer, and each clean (cue) sequence runs once (causal/runs.choice_runs).
 Each instance is a work unit (its base runs' scores, `behaviour_base_runs`): a kill loses at most one.
 
-Control (`behaviour_controls`): is it the person in need, or anything negative? v3's minimal pairs carry a
-third event, something negative with nobody in need. On the instances where cue, neutral and negative
-are all token-aligned, per metric: cue - neutral (the TE), cue - negative and negative - neutral, each
-with the same instance bootstrap (the same seed and units, so the resamples are paired). A cue effect
-that the negative event matches says valence, not need; the verdict asks whether cue - negative keeps
-the TE's sign with a CI excluding zero.
+Controls (`behaviour_controls`, one `control` per event put in the corrupt slot instead of the neutral one):
+- `negative`: is it the person in need, or anything negative? v3's minimal pairs carry a third event,
+  something negative with nobody in need.
+- `scrambled`: is it what the cue says, or its words? The cue's own words in a seeded random order
+  (core/data/prompts.scrambled): the same lexicon, so a bag-of-words reader cannot tell them apart, and
+  no scene. This is the words-only baseline of the behaviour metric.
+On the instances where cue, neutral and the control event are all token-aligned, per metric: cue - neutral
+(the TE), cue - control and control - neutral, each with the same instance bootstrap (the same seed and
+units, so the resamples are paired). A cue effect that the control event matches is valence (negative) or
+lexicon (scrambled); each verdict asks whether cue - control keeps the TE's sign with a CI excluding zero.
 """
 
 from __future__ import annotations
@@ -48,7 +52,11 @@ from core.data.prompts import Against, Metric, aligned_instances, sample_instanc
 from core.data.schema import Instance
 
 METRICS: tuple[Metric, ...] = ("continuation", "letter")
-AGAINST: tuple[Against, ...] = ("neutral", "negative")
+AGAINST: tuple[Against, ...] = ("neutral", "negative", "scrambled")
+# each control event: what its verdict asks about, and the event in words
+CONTROLS: dict[Against, tuple[str, str]] = {
+    "negative": ("need rather than negativity", "a negative event with nobody in need"),
+    "scrambled": ("meaning rather than words", "a scramble of the cue's words")}
 
 
 def score_rows(metric: Metric, bases: dict[str, BaseRuns], against: Against = "neutral") -> pd.DataFrame:
@@ -109,49 +117,51 @@ def verdict(metric: Metric, inst: pd.DataFrame, te: CueEffect, used: bool) -> di
             "evidence": evidence}
 
 
-CONTRASTS = ("cue - neutral", "cue - negative", "negative - neutral")
+def contrasts(control: Against) -> tuple[str, str, str]:
+    """The three contrasts of a control's table rows."""
+    return "cue - neutral", f"cue - {control}", f"{control} - neutral"
 
 
-def control_rows(metric: Metric, neutral: dict[str, BaseRuns], negative: dict[str, BaseRuns], te: CueEffect,
-                 n_boot: int, seed: int) -> list[dict]:
-    """behaviour_controls: the three contrasts of cue, neutral and negative on the instances that have
-    all three aligned, with paired instance-bootstrap CIs (the letter metric's gate carried over)."""
-    ids = [iid for iid in neutral if iid in negative]
+def control_rows(metric: Metric, neutral: dict[str, BaseRuns], other: dict[str, BaseRuns], te: CueEffect,
+                 n_boot: int, seed: int, control: Against = "negative") -> list[dict]:
+    """behaviour_controls: the three contrasts of cue, neutral and the `control` event on the instances that
+    have all three aligned, with paired instance-bootstrap CIs (the letter metric's gate carried over)."""
+    ids = [iid for iid in neutral if iid in other]
     cue_neu = np.array([neutral[i].value_clean - neutral[i].value_corrupt for i in ids])
-    cue_neg = np.array([negative[i].value_clean - negative[i].value_corrupt for i in ids])
+    cue_other = np.array([other[i].value_clean - other[i].value_corrupt for i in ids])
     rows = []
-    for contrast, values in zip(CONTRASTS, (cue_neu, cue_neg, cue_neu - cue_neg), strict=True):
+    for contrast, values in zip(contrasts(control), (cue_neu, cue_other, cue_neu - cue_other), strict=True):
         eff = CueEffect.of(values, n_boot, seed, UNITS[metric], te.withheld) if len(ids) else None
-        rows.append({"metric": metric, "units": UNITS[metric], "contrast": contrast, "n_instances": len(ids),
-                     "effect": eff.mean if eff else np.nan, "ci_low": eff.ci_low if eff else np.nan,
-                     "ci_high": eff.ci_high if eff else np.nan,
+        rows.append({"metric": metric, "control": control, "units": UNITS[metric], "contrast": contrast,
+                     "n_instances": len(ids), "effect": eff.mean if eff else np.nan,
+                     "ci_low": eff.ci_low if eff else np.nan, "ci_high": eff.ci_high if eff else np.nan,
                      "share_positive": float(np.mean(values > 0)) if len(ids) else np.nan,
                      "decided": bool(eff and eff.decided)})
     return rows
 
 
-def control_verdict(metric: Metric, rows: list[dict]) -> dict[str, str]:
-    """Is the cue's effect about a person in need rather than any negative event? Yes when cue - negative
-    is decided with the sign of cue - neutral; no when cue - neutral is decided but negative - neutral
-    is decided with its sign and cue - negative is not; else undetermined."""
+def control_verdict(metric: Metric, rows: list[dict], control: Against = "negative") -> dict[str, str]:
+    """Is the cue's effect more than the `control` event's? Yes when cue - control is decided with the sign
+    of cue - neutral; no when cue - neutral is decided, control - neutral is decided with its sign and
+    cue - control is not; else undetermined."""
     by = {r["contrast"]: r for r in rows}
-    te, rest, valence = by["cue - neutral"], by["cue - negative"], by["negative - neutral"]
-    same_sign = np.sign(te["effect"]) == np.sign(rest["effect"])
+    te, rest, alone = (by[c] for c in contrasts(control))
+    topic, event = CONTROLS[control]
+    question = f"Is the cue's effect about {topic} ({metric} metric)?"
     if not te["n_instances"]:
-        return {"question": f"Is the cue's effect about need rather than negativity ({metric} metric)?",
-                "answer": "undetermined: no instance has its cue, neutral and negative events all token-aligned",
-                "evidence": "the dataset's minimal pairs carry no aligned negative event"}
-    if te["decided"] and rest["decided"] and same_sign:
-        answer = "yes: the cue moves the metric more than a negative event with nobody in need"
-    elif te["decided"] and valence["decided"] and np.sign(valence["effect"]) == np.sign(te["effect"]) \
+        return {"question": question,
+                "answer": f"undetermined: no instance has its cue, neutral and {control} events all token-aligned",
+                "evidence": f"the dataset's minimal pairs give no aligned {control} event"}
+    if te["decided"] and rest["decided"] and np.sign(te["effect"]) == np.sign(rest["effect"]):
+        answer = f"yes: the cue moves the metric more than {event}"
+    elif te["decided"] and alone["decided"] and np.sign(alone["effect"]) == np.sign(te["effect"]) \
             and not rest["decided"]:
-        answer = "no: a negative event with nobody in need moves the metric like the cue"
+        answer = f"no: {event} moves the metric like the cue"
     else:
         answer = "undetermined: the contrasts' 95% CIs do not settle it"
     evidence = "; ".join(f"{r['contrast']} {r['effect']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] {r['units']}"
                          for r in rows) + f" over {te['n_instances']} instances with all three events aligned"
-    return {"question": f"Is the cue's effect about need rather than negativity ({metric} metric)?",
-            "answer": answer, "evidence": evidence}
+    return {"question": question, "answer": answer, "evidence": evidence}
 
 
 def _base_runs(ctx: RunContext, engine: Engine, instances: list[Instance]
@@ -185,19 +195,20 @@ def run(cfg: BehaviourConfig, ctx: RunContext) -> PhaseRun:
     bases, skipped = yield from _base_runs(ctx, Engine(ctx.model, cfg.batch_rows, metric="continuation"), instances)
     scores, per_instance, effects, verdicts, controls = [], [], [], [], []
     for metric in METRICS:
-        neutral, negative = bases["neutral"][metric], bases["negative"][metric]
+        neutral = bases["neutral"][metric]
         te = cue_effect(neutral, metric, cfg.min_mass, cfg.n_bootstrap, ctx.seed)
         inst = instance_rows(metric, neutral)
-        scores += [score_rows(metric, neutral), score_rows(metric, negative, "negative")]
-        per_instance += [inst, instance_rows(metric, negative, "negative")]
+        scores += [score_rows(metric, bases[a][metric], a) for a in AGAINST]
+        per_instance += [inst] + [instance_rows(metric, bases[a][metric], a) for a in CONTROLS]
         effects.append(effect_row(metric, inst, te, metric == cfg.metric))
         verdicts.append(verdict(metric, inst, te, metric == cfg.metric))
         if skipped:
             verdicts[-1]["evidence"] += f"; {len(skipped)} instances skipped (cue and neutral not token-aligned)"
-        rows = control_rows(metric, neutral, negative, te, cfg.n_bootstrap, ctx.seed)
-        controls += rows
-        if metric == cfg.metric:
-            verdicts.append(control_verdict(metric, rows))
+        for control in CONTROLS:
+            rows = control_rows(metric, neutral, bases[control][metric], te, cfg.n_bootstrap, ctx.seed, control)
+            controls += rows
+            if metric == cfg.metric:
+                verdicts.append(control_verdict(metric, rows, control))
     yield final({"behaviour_scores": pd.concat(scores, ignore_index=True),
                  "behaviour_instances": pd.concat(per_instance, ignore_index=True),
                  "behaviour_effects": pd.DataFrame(effects), "behaviour_controls": pd.DataFrame(controls),

@@ -142,11 +142,11 @@ SUMMARY: list[Query] = [
           "n_instances AS n, round(share_positive, 2) AS positive, round(mass_median, 2) AS mass, decided, "
           "used_by_causal_phases AS in_use FROM behaviour_effects ORDER BY model, metric",
           needs=("behaviour_effects",)),
-    Query("Behaviour control: cue vs a negative event with nobody in need (instances with all three events "
-          "token-aligned; paired instance bootstrap 95% CI):",
-          "SELECT model, metric, contrast, round(effect, 4) AS effect, round(ci_low, 4) AS ci_low, "
+    Query("Behaviour controls: cue vs a negative event with nobody in need, and vs a scramble of the cue's "
+          "words (instances with all three events token-aligned; paired instance bootstrap 95% CI):",
+          "SELECT model, metric, control, contrast, round(effect, 4) AS effect, round(ci_low, 4) AS ci_low, "
           "round(ci_high, 4) AS ci_high, n_instances AS n, decided FROM behaviour_controls "
-          "ORDER BY model, metric, contrast",
+          "ORDER BY model, metric, control, contrast",
           needs=("behaviour_controls",)),
     Query("Mediation by layer (sign-flip p over instances; Holm across layers; no verdict while TE's CI holds 0):",
           "SELECT model, layer, round(te, 3) AS te, round(te_ci_low, 3) AS te_lo, round(te_ci_high, 3) AS te_hi, "

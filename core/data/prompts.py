@@ -4,9 +4,10 @@ One prompt is a chat-templated user message: the instance's minimal-pair templat
 filled by the empathy cue (clean) or the neutral event (corrupt), the forced-choice question, the two
 options labelled (A) and (B) in a given order, and "Answer with A or B."; the generation prompt is
 appended, so the answer is predicted at the last position. The clean and corrupt ids have the same
-length and differ only inside the slot (behaviour's control fills the corrupt slot with the negative event
-instead, `against="negative"`): everything before the first differing token is a shared
+length and differ only inside the slot: everything before the first differing token is a shared
 prefix (the KV cache the intervention engine reuses), and every later position may differ.
+Behaviour's controls fill the corrupt slot with another event (`against`): the negative event, or the
+cue's own words in a seeded random order (`scrambled`: the cue's lexicon without its meaning).
 
 Two behaviour metrics read the same prompts (one instrument, `behaviour.metric` in params.yaml):
 - `letter`: LD = logit(empathic option's letter) - logit(task option's letter) at the answer position;
@@ -21,6 +22,7 @@ sum over variants of sign x score / 2 (`combine`).
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -31,9 +33,11 @@ from core.data.schema import Instance
 
 LETTERS = ("A", "B")
 Metric = Literal["continuation", "letter"]
-# what fills the slot of the corrupt prompt: the neutral event (the causal phases' contrast) or the negative
-# event with nobody in need (behaviour's control: does any negative event move the metric like the cue?)
-Against = Literal["neutral", "negative"]
+# what fills the slot of the corrupt prompt: the neutral event (the causal phases' contrast), or one of
+# behaviour's controls: the negative event with nobody in need (does any negative event move the metric like
+# the cue?) or the scrambled cue (do the cue's words move it without their meaning?)
+Against = Literal["neutral", "negative", "scrambled"]
+TRAILING = ".!?;:,"
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,28 @@ def user_message(instance: Instance, event: str, empathic_first: bool) -> str:
     return f"{scene}\n({LETTERS[0]}) {first}\n({LETTERS[1]}) {second}\nAnswer with {LETTERS[0]} or {LETTERS[1]}."
 
 
+def scrambled(text: str, key: str) -> str | None:
+    """`text`'s words in a random order other than their own, seeded by `key`, with its final punctuation
+    kept at the end; None with fewer than two distinct words (no other order exists)."""
+    body = text.strip()
+    stem = body.rstrip(TRAILING)
+    words = stem.split()
+    if len(set(words)) < 2:
+        return None
+    rng = np.random.default_rng(zlib.crc32(key.encode()))
+    while (order := [words[i] for i in rng.permutation(len(words))]) == words:
+        pass
+    return " ".join(order) + body[len(stem):]
+
+
+def event_text(instance: Instance, against: Against) -> str | None:
+    """What fills the corrupt prompt's slot (None when the instance has no such event)."""
+    mp = instance.minimal_pair
+    if against == "scrambled":
+        return scrambled(mp.cue, instance.instance_id)
+    return mp.negative if against == "negative" else mp.neutral
+
+
 def prompt_ids(tokenizer: Any, message: str) -> list[int]:
     """Token ids of a one-turn chat with the generation prompt appended (the answer comes next)."""
     text = tokenizer.apply_chat_template([{"role": "user", "content": message}], tokenize=False,
@@ -101,8 +127,7 @@ def choice_pair(tokenizer: Any, instance: Instance, empathic_first: bool, agains
                 ) -> ChoicePair:
     """Clean (cue) and corrupt (`against` event) prompts of one order; ValueError when they are not
     token-aligned or the instance has no such event."""
-    mp = instance.minimal_pair
-    event = getattr(mp, against)
+    mp, event = instance.minimal_pair, event_text(instance, against)
     if event is None:
         raise ValueError(f"{instance.instance_id}: the minimal pair has no {against} event")
     clean = prompt_ids(tokenizer, user_message(instance, mp.cue, empathic_first))
@@ -112,7 +137,7 @@ def choice_pair(tokenizer: Any, instance: Instance, empathic_first: bool, agains
                          f"({len(clean)} vs {len(corrupt)} tokens)")
     diff = [i for i, (a, b) in enumerate(zip(clean, corrupt, strict=True)) if a != b]
     if not diff:
-        raise ValueError(f"{instance.instance_id}: cue and neutral prompts are identical")
+        raise ValueError(f"{instance.instance_id}: cue and {against} prompts are identical")
     return ChoicePair(instance.instance_id, empathic_first, tuple(clean), tuple(corrupt), (diff[0], diff[-1] + 1))
 
 

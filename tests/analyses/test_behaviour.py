@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analyses.behaviour import CONTRASTS, control_rows, control_verdict, effect_row, instance_rows, score_rows, verdict
+from analyses.behaviour import (
+    CONTROLS,
+    contrasts,
+    control_rows,
+    control_verdict,
+    effect_row,
+    instance_rows,
+    score_rows,
+    verdict,
+)
 from analyses.causal.common import cue_effect
 from analyses.causal.runs import BaseRuns
 from core.data.prompts import ChoicePair
@@ -77,31 +86,36 @@ def _against(neutral: dict[str, BaseRuns], cue_minus: np.ndarray) -> dict[str, B
     return out
 
 
+@pytest.mark.parametrize("control", list(CONTROLS))
 @pytest.mark.parametrize("metric", ["letter", "continuation"])
-def test_controls_are_paired_contrasts_of_the_same_instances(metric):
+def test_controls_are_paired_contrasts_of_the_same_instances(metric, control):
     te = np.linspace(0.05, 0.15, 12)
     neutral = _bases(te, 0.9, metric)
-    negative = _against(neutral, te / 3)  # the negative event moves the metric by two thirds of the cue's TE
+    other = _against(neutral, te / 3)  # the control event moves the metric by two thirds of the cue's TE
     effect = cue_effect(neutral, metric, 0.5, 500, 0)
-    rows = {r["contrast"]: r for r in control_rows(metric, neutral, negative, effect, 500, 0)}
-    assert set(rows) == set(CONTRASTS) and all(r["n_instances"] == 12 for r in rows.values())
+    rows = {r["contrast"]: r for r in control_rows(metric, neutral, other, effect, 500, 0, control)}
+    assert set(rows) == set(contrasts(control)) and all(r["n_instances"] == 12 for r in rows.values())
+    assert {r["control"] for r in rows.values()} == {control}
     assert rows["cue - neutral"]["effect"] == pytest.approx(effect.mean)
-    assert rows["cue - negative"]["effect"] == pytest.approx(np.mean(te / 3))
-    assert rows["negative - neutral"]["effect"] == pytest.approx(np.mean(te - te / 3))
-    assert control_verdict(metric, list(rows.values()))["answer"].startswith("yes")
+    assert rows[f"cue - {control}"]["effect"] == pytest.approx(np.mean(te / 3))
+    assert rows[f"{control} - neutral"]["effect"] == pytest.approx(np.mean(te - te / 3))
+    found = control_verdict(metric, list(rows.values()), control)
+    assert found["answer"].startswith("yes") and CONTROLS[control][0] in found["question"]
 
 
-def test_control_verdict_says_no_when_a_negative_event_matches_the_cue():
+@pytest.mark.parametrize("control", list(CONTROLS))
+def test_control_verdict_says_no_when_the_control_event_matches_the_cue(control):
     te = np.linspace(0.05, 0.15, 12)
     neutral = _bases(te, 0.9, "continuation")
-    negative = _against(neutral, np.linspace(-0.02, 0.02, 12))  # cue - negative straddles zero
+    other = _against(neutral, np.linspace(-0.02, 0.02, 12))  # cue - control straddles zero
     effect = cue_effect(neutral, "continuation", 0.5, 500, 0)
-    rows = control_rows("continuation", neutral, negative, effect, 500, 0)
-    assert control_verdict("continuation", rows)["answer"].startswith("no")
-    subset = {k: v for k, v in list(negative.items())[:5]}  # only 5 instances have a negative event aligned
-    assert control_rows("continuation", neutral, subset, effect, 500, 0)[0]["n_instances"] == 5
-    empty = control_rows("continuation", neutral, {}, effect, 500, 0)
-    assert control_verdict("continuation", empty)["answer"].startswith("undetermined: no instance")
+    rows = control_rows("continuation", neutral, other, effect, 500, 0, control)
+    assert control_verdict("continuation", rows, control)["answer"] == \
+        f"no: {CONTROLS[control][1]} moves the metric like the cue"
+    subset = {k: v for k, v in list(other.items())[:5]}  # only 5 instances have the control event aligned
+    assert control_rows("continuation", neutral, subset, effect, 500, 0, control)[0]["n_instances"] == 5
+    empty = control_rows("continuation", neutral, {}, effect, 500, 0, control)
+    assert control_verdict("continuation", empty, control)["answer"].startswith("undetermined: no instance")
 
 
 def test_letter_controls_carry_the_mass_gate():

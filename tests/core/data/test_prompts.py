@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from core.data import load_dataset
-from core.data.prompts import aligned_instances, counterbalanced, letter_ids, sample_instances, user_message
+from core.data.prompts import (
+    aligned_instances,
+    counterbalanced,
+    event_text,
+    letter_ids,
+    sample_instances,
+    scrambled,
+    user_message,
+)
 from tests.conftest import ROOT
 
 
@@ -46,6 +54,30 @@ def test_every_v3_instance_is_aligned_for_its_neutral_and_its_negative_event(ali
     for against in ("neutral", "negative"):
         pairs, skipped = aligned_instances(tok, list(v3.instances.values()), "letter", against)
         assert skipped == [] and len(pairs) == len(v3.instances) == 240, against
+
+
+def test_a_scrambled_cue_is_its_own_words_in_another_seeded_order():
+    cue = "Marta's voice cracks as she mentions her father's surgery."
+    out = scrambled(cue, "phone_support_01")
+    assert out != cue and out.endswith(".") and not out.endswith("..")
+    assert sorted(out[:-1].split()) == sorted(cue[:-1].split())  # the same words: a bag of words sees no change
+    assert out == scrambled(cue, "phone_support_01") and out != scrambled(cue, "phone_support_02")
+    assert scrambled("Help!", "x") is None and scrambled("no no", "x") is None  # no other order exists
+
+
+@pytest.mark.parametrize("alias", ["smollm2-135m", "gemma3-270m"])
+def test_most_v3_scrambled_cues_are_token_aligned_with_their_cue(alias):
+    # behaviour's words-only control needs the scramble in the corrupt slot at the cue's token count; a
+    # scramble can lose alignment where a word's tokens depend on what precedes it (a capital, a comma)
+    from core.config import load_params
+    from core.models.loader import load_tokenizer
+
+    tok = load_tokenizer(load_params(ROOT / "params.yaml").model(alias))
+    v3 = load_dataset(ROOT / "data" / "v3" / "dataset.json", ROOT / "data" / "v3" / "scenarios.json")
+    pairs, skipped = aligned_instances(tok, list(v3.instances.values()), "letter", "scrambled")
+    assert len(pairs) >= 0.9 * len(v3.instances) and len(pairs) + len(skipped) == 240
+    inst = v3.instances[next(iter(pairs))]
+    assert event_text(inst, "scrambled") == scrambled(inst.minimal_pair.cue, inst.instance_id)
 
 
 def test_an_instance_without_a_negative_event_is_skipped_for_that_control(tokenizer, dataset):
