@@ -18,8 +18,9 @@ its orders, options and conditions move together), the share of instances with T
 the CI excludes zero. Patching and mediation use `metric` (params.yaml) and gate every verdict on the
 same test on their own instances: "undetermined" while the CI includes zero (or the letter metric is
 withheld). Base runs share the prompt prefix before the cue (its KV cache runs once per instance), and
-one batched call per instance gives both metrics against both events: the letters are read where the
-answered prompt predicts its answer, and each clean (cue) sequence runs once (causal/runs.choice_runs).
+one batched call per instance gives both metrics against every event (neutral, negative, scrambled): the
+letters are read where the answered prompt predicts its answer, and each clean (cue) sequence runs once
+(causal/runs.choice_runs).
 Each instance is a work unit (its base runs' scores, `behaviour_base_runs`): a kill loses at most one.
 
 Controls (`behaviour_controls`, one `control` per event put in the corrupt slot instead of the neutral one):
